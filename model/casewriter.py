@@ -1,0 +1,71 @@
+"""Write a case workbook from Python data (tests, builders, sweeps).
+
+Writes plain sheets: one header row, one record per row. Text that starts
+with '=', '+', '-' or '@' is stored as text, never as a formula. The richer,
+documented template is `model.template`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from openpyxl import Workbook
+
+from model import schema as S
+
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def safe_cell(ws, row: int, col: int, value: Any):
+    """Set a cell so that text from data is never read by Excel as a formula."""
+    cell = ws.cell(row=row, column=col)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell.value = value
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def _columns(sheet: str, rows: list[Mapping[str, Any]]) -> list[str]:
+    order = [c.name for c in S.SHEET[sheet].columns] if sheet in S.SHEET else []
+    seen = [c for c in order if any(c in r for r in rows)]
+    for r in rows:
+        for c in r:
+            if c not in seen:
+                seen.append(c)
+    return seen
+
+
+def write_case(path: str | Path, settings: Mapping[str, Any], sheets: Mapping[str, Iterable[Mapping[str, Any]]]) -> Path:
+    """Write `settings` (key -> value) and `sheets` (name -> rows as dicts) to `path`, atomically."""
+    path = Path(path)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Settings"
+    ws.append(["key", "value"])
+    for k, v in settings.items():
+        ws.append([k, v])
+    for name, rows in sheets.items():
+        rows = list(rows)
+        ws = wb.create_sheet(name)
+        cols = _columns(name, rows)
+        for j, c in enumerate(cols, start=1):
+            ws.cell(row=1, column=j, value=c)
+        for i, r in enumerate(rows, start=2):
+            for j, c in enumerate(cols, start=1):
+                if r.get(c) is not None:
+                    safe_cell(ws, i, j, r[c])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

@@ -1,0 +1,371 @@
+"""The case schema, written once as data.
+
+Every sheet and column of a case workbook is declared here: its type, unit,
+whether it is required, its default, its allowed values and what it refers
+to. The reader, the validator, the template (comments and dropdowns) and the
+schema table in the docs are all driven from these declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Column kinds. Each one has a plain-words description used in messages.
+TEXT = "text"  # an identifier or free text, trimmed
+NUMBER = "number"  # a real number
+INTEGER = "integer"  # a whole number
+YEAR = "year"  # a whole-number calendar year
+YN = "yn"  # Y/N, yes/no, true/false, 1/0
+ENUM = "enum"  # one of a fixed list of words
+LIST = "list"  # comma-separated identifiers
+
+KIND_WORDS = {
+    TEXT: "text",
+    NUMBER: "a number",
+    INTEGER: "a whole number",
+    YEAR: "a year (a whole number such as 2030)",
+    YN: "Y or N",
+    ENUM: "one of the listed words",
+    LIST: "a comma-separated list",
+}
+
+YES_WORDS = {"y", "yes", "true", "1"}
+NO_WORDS = {"n", "no", "false", "0"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a case sheet (or one key of the Settings sheet)."""
+
+    name: str
+    kind: str
+    doc: str
+    required: bool = False
+    default: Any = None
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+    ref: str | None = None  # sheet whose key this column names
+    ref_extra: tuple[str, ...] = ()  # words also accepted besides a reference
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False  # value must be strictly greater than min
+    max_open: bool = False  # value must be strictly less than max
+
+    def expected(self) -> str:
+        """What a valid value looks like, in a planner's words."""
+        if self.kind == ENUM:
+            return "one of " + ", ".join(self.choices)
+        words = KIND_WORDS[self.kind]
+        lo = hi = None
+        if self.min is not None:
+            lo = f"{'greater than' if self.min_open else 'at least'} {_fmt(self.min)}"
+        if self.max is not None:
+            hi = f"{'less than' if self.max_open else 'at most'} {_fmt(self.max)}"
+        bounds = " and ".join(b for b in (lo, hi) if b)
+        if self.ref:
+            words = f"a {self.ref[:-1].lower() if self.ref.endswith('s') else self.ref} declared on the {self.ref} sheet"
+            if self.ref_extra:
+                words += " or " + " / ".join(f"'{w}'" for w in self.ref_extra)
+        return f"{words}, {bounds}" if bounds else words
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a case workbook."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    doc: str
+    required: bool = False
+    row_word: str = "row"
+
+    @property
+    def by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+
+# Columns every sheet may carry; kept with each row, not used by the model.
+PROVENANCE = (
+    Column("source", TEXT, "Where the figures in this row come from (publication, file, or 'assumption: why')."),
+    Column("note", TEXT, "Free note, kept with the row and shown in the result's Inputs sheet."),
+)
+DELETE = Column("delete", YN, "Y removes the base case's row with the same key (inheriting cases only).", default=False)
+
+BLOCS = ("ally", "partner", "concern")
+STAGES = ("ore", "oxide", "metal", "alloy", "magnet", "product", "byproduct")
+STATUSES = ("candidate", "committed", "existing")
+ROLES = ("input", "byproduct")
+RELATIONS = ("requires", "excludes")
+INSTRUMENTS = ("grant", "loan", "equity", "stockpile")
+DISRUPTION_KINDS = ("supply_cut", "price_shock", "demand_shock", "project_delay", "project_fail", "route_block")
+
+C = Column
+
+SETTINGS_KEYS: tuple[Column, ...] = (
+    C("case_name", TEXT, "Short name of the case; names the result file."),
+    C("description", TEXT, "What this case is about."),
+    C("start_year", YEAR, "First planning year.", required=True, unit="year", min=1900, max=2200),
+    C("end_year", YEAR, "Last planning year (inclusive).", required=True, unit="year", min=1900, max=2200),
+    C("discount_rate", NUMBER, "Real discount rate per year.", default=0.05, unit="fraction per year", min=0),
+    C("base_case", TEXT, "Path of a case workbook this one overrides, relative to this file's folder."),
+    C("mcpf", NUMBER, "Marginal cost of public funds: deadweight cost per USD of public money.", default=0.2, unit="fraction", min=0),
+    C("risk_weight", NUMBER, "Weight of the CVaR term in the objective (0 = risk-neutral).", default=0.0, min=0),
+    C("cvar_alpha", NUMBER, "CVaR confidence level.", default=0.9, min=0, max=1, max_open=True),
+    C("mip_rel_gap", NUMBER, "Relative MIP gap at which HiGHS stops.", default=1e-4, min=0),
+    C("time_limit_s", NUMBER, "Solver time limit in seconds (blank = none).", unit="s", min=0, min_open=True),
+    C("threads", INTEGER, "Solver threads (blank = HiGHS's default).", min=1),
+    C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0),
+)
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet(
+        "Settings",
+        ("key",),
+        (
+            C("key", ENUM, "Setting name.", required=True, choices=tuple(k.name for k in SETTINGS_KEYS)),
+            C("value", TEXT, "Setting value.", required=True),
+        ),
+        "Case-wide settings, one key per row.",
+        required=True,
+        row_word="setting",
+    ),
+    Sheet(
+        "Regions",
+        ("region",),
+        (
+            C("region", TEXT, "Region identifier (case-sensitive).", required=True),
+            C("name", TEXT, "Display name."),
+            C("bloc", ENUM, "Political bloc.", required=True, choices=BLOCS),
+            C("member", YN, "Y if part of the planning coalition (has demand, funds, stockpiles).", required=True),
+        ),
+        "Countries and groupings: members of the coalition and other regions.",
+        required=True,
+        row_word="region",
+    ),
+    Sheet(
+        "Materials",
+        ("material",),
+        (
+            C("material", TEXT, "Material identifier.", required=True),
+            C("name", TEXT, "Display name."),
+            C("stage", ENUM, "Value-chain stage (orders reports).", required=True, choices=STAGES),
+            C("price_usd_per_t", NUMBER, "Reference world price.", required=True, unit="USD/t", min=0),
+            C("shortfall_penalty_usd_per_t", NUMBER, "Cost of one tonne of unmet member demand.", required=True, unit="USD/t", min=0),
+            C("holding_cost_usd_per_t_yr", NUMBER, "Cost of holding one tonne in a stockpile for a year.", default=0.0, unit="USD/t/yr", min=0),
+        ),
+        "Materials on the value chains.",
+        required=True,
+        row_word="material",
+    ),
+    Sheet(
+        "Demand",
+        ("region", "material", "year"),
+        (
+            C("region", TEXT, "Member region that consumes.", required=True, ref="Regions"),
+            C("material", TEXT, "Material demanded.", required=True, ref="Materials"),
+            C("year", YEAR, "Year.", required=True, unit="year"),
+            C("demand_t", NUMBER, "Demand.", required=True, unit="t", min=0),
+        ),
+        "Member demand by material and year.",
+        required=True,
+    ),
+    Sheet(
+        "Projects",
+        ("project",),
+        (
+            C("project", TEXT, "Project identifier.", required=True),
+            C("name", TEXT, "Display name."),
+            C("region", TEXT, "Where the project stands.", required=True, ref="Regions"),
+            C("status", ENUM, "candidate (may be financed), committed (goes ahead) or existing.", required=True, choices=STATUSES),
+            C("output", TEXT, "Main output material.", required=True, ref="Materials"),
+            C("capacity_tpy", NUMBER, "Full output capacity.", required=True, unit="t/yr", min=0),
+            C("capex_musd", NUMBER, "Capital cost (required for candidate and committed).", unit="USD m", min=0),
+            C("fixed_opex_musd_per_yr", NUMBER, "Fixed operating cost per year online.", default=0.0, unit="USD m/yr", min=0),
+            C("var_cost_usd_per_t", NUMBER, "Variable cost per tonne of output.", default=0.0, unit="USD/t", min=0),
+            C("lead_time_yr", INTEGER, "Years from FID to first output (required for candidate and committed).", unit="yr", min=0),
+            C("ramp_yr", INTEGER, "Years to ramp to full capacity (0 = full in first year).", default=0, unit="yr", min=0),
+            C("earliest_fid_year", YEAR, "Earliest FID year (blank = start_year).", unit="year"),
+            C("latest_fid_year", YEAR, "Latest FID year (blank = end_year - lead_time_yr).", unit="year"),
+            C("fid_year", YEAR, "FID year of a committed project (may precede start_year).", unit="year"),
+            C("life_yr", INTEGER, "Economic life.", default=20, unit="yr", min=1),
+            C("retire_year", YEAR, "Existing projects: first year no longer operating (blank = never).", unit="year"),
+            C("min_public_share", NUMBER, "Share of capex that must come from public funds for the project to go ahead.", default=0.0, min=0, max=1),
+            C("max_public_share", NUMBER, "Largest share of capex public funds may cover.", default=1.0, min=0, max=1),
+        ),
+        "Mines, refineries, separation, metal, magnet and recovery plants.",
+        required=True,
+        row_word="project",
+    ),
+    Sheet(
+        "Recipes",
+        ("project", "material"),
+        (
+            C("project", TEXT, "Project.", required=True, ref="Projects"),
+            C("material", TEXT, "Material consumed or co-produced.", required=True, ref="Materials"),
+            C("role", ENUM, "input (consumed) or byproduct (co-produced).", required=True, choices=ROLES),
+            C("t_per_t", NUMBER, "Tonnes per tonne of the project's output.", required=True, unit="t/t", min=0),
+        ),
+        "Inputs and by-products per tonne of each project's output.",
+    ),
+    Sheet(
+        "Dependencies",
+        ("project", "relation", "other"),
+        (
+            C("project", TEXT, "Project the rule applies to.", required=True, ref="Projects"),
+            C("relation", ENUM, "requires (needs the other's FID first) or excludes (not both).", required=True, choices=RELATIONS),
+            C("other", TEXT, "The other project.", required=True, ref="Projects"),
+            C("lag_yr", INTEGER, "Years from the other's FID to this one's, at least.", default=0, unit="yr", min=0),
+        ),
+        "Rules between projects.",
+    ),
+    Sheet(
+        "Funds",
+        ("fund",),
+        (
+            C("fund", TEXT, "Fund identifier.", required=True),
+            C("owner", TEXT, "Member region that owns the fund.", required=True, ref="Regions"),
+            C("instrument", ENUM, "grant, loan, equity (support projects) or stockpile (pays acquisitions).", required=True, choices=INSTRUMENTS),
+            C("budget_cost_per_musd", NUMBER, "Budget cost of one USD m of support (grant 1; required for loan, equity, stockpile).", unit="fraction", min=0),
+            C("max_per_project_musd", NUMBER, "Largest support to one project (blank = no cap).", unit="USD m", min=0),
+            C("eligible_regions", LIST, "Regions the fund may support: blank = any, 'domestic', 'abroad', or a comma list."),
+            C("carryover", YN, "Y if unspent budget carries to the next year.", default=False),
+        ),
+        "Public funds that back projects or stockpiles.",
+        row_word="fund",
+    ),
+    Sheet(
+        "Budgets",
+        ("fund", "year"),
+        (
+            C("fund", TEXT, "Fund.", required=True, ref="Funds"),
+            C("year", YEAR, "Year.", required=True, unit="year"),
+            C("budget_musd", NUMBER, "Budget available in the year (a year with no row has 0).", required=True, unit="USD m", min=0),
+        ),
+        "Yearly budget of each fund.",
+    ),
+    Sheet(
+        "Supply",
+        ("origin", "material", "year"),
+        (
+            C("origin", TEXT, "Region that offers the material.", required=True, ref="Regions"),
+            C("material", TEXT, "Material offered.", required=True, ref="Materials"),
+            C("year", YEAR, "Year.", required=True, unit="year"),
+            C("max_t", NUMBER, "Most that can be bought.", required=True, unit="t", min=0),
+            C("price_usd_per_t", NUMBER, "Price at origin.", required=True, unit="USD/t", min=0),
+        ),
+        "External supply offers by origin, material and year.",
+    ),
+    Sheet(
+        "Routes",
+        ("origin", "destination", "material"),
+        (
+            C("origin", TEXT, "Origin region or *.", required=True, ref="Regions", ref_extra=("*",)),
+            C("destination", TEXT, "Destination region or *.", required=True, ref="Regions", ref_extra=("*",)),
+            C("material", TEXT, "Material (blank = all).", ref="Materials"),
+            C("transport_usd_per_t", NUMBER, "Transport cost.", default=0.0, unit="USD/t", min=0),
+            C("tariff_pct", NUMBER, "Ad-valorem tariff on the reference price.", default=0.0, unit="%", min=0),
+            C("allowed", YN, "N forbids the route.", default=True),
+        ),
+        "Trade routes: costs, tariffs and bans. The most specific matching row applies.",
+    ),
+    Sheet(
+        "Stockpiles",
+        ("stockpile",),
+        (
+            C("stockpile", TEXT, "Stockpile identifier.", required=True),
+            C("owner", TEXT, "Member that owns it, or 'joint' (reported only).", required=True, ref="Regions", ref_extra=("joint",)),
+            C("location", TEXT, "Member region where it is held and released.", required=True, ref="Regions"),
+            C("material", TEXT, "Material held.", required=True, ref="Materials"),
+            C("initial_t", NUMBER, "Inventory at the start.", default=0.0, unit="t", min=0),
+            C("capacity_t", NUMBER, "Largest inventory (blank = no limit).", unit="t", min=0),
+            C("purchase_premium_pct", NUMBER, "Premium paid over the reference price when buying.", default=0.0, unit="%", min=0),
+            C("fund", TEXT, "Stockpile fund that pays acquisitions (blank = paid outside the modelled budgets).", ref="Funds"),
+            C("buy_until_year", YEAR, "Last year acquisitions are allowed (blank = end).", unit="year"),
+            C("max_release_tpy", NUMBER, "Largest release per year (blank = no limit).", unit="t/yr", min=0),
+            C("release_only_in_disruption", YN, "Y: release only when a disruption touches the material.", default=True),
+        ),
+        "Strategic stockpiles.",
+        row_word="stockpile",
+    ),
+    Sheet(
+        "Scenarios",
+        ("scenario",),
+        (
+            C("scenario", TEXT, "Scenario identifier.", required=True),
+            C("probability", NUMBER, "Probability (all scenarios sum to 1).", required=True, min=0, max=1),
+            C("description", TEXT, "What happens in this scenario."),
+        ),
+        "Scenarios and their probabilities (no sheet = one scenario 'base').",
+        row_word="scenario",
+    ),
+    Sheet(
+        "Disruptions",
+        ("scenario", "kind", "target", "material", "start_year"),
+        (
+            C("scenario", TEXT, "Scenario in which the row acts.", required=True, ref="Scenarios"),
+            C("kind", ENUM, "What happens.", required=True, choices=DISRUPTION_KINDS),
+            C("target", TEXT, "Origin or member region, project, or 'o>d' for route_block; * = any.", required=True),
+            C("material", TEXT, "Material touched (blank = all).", ref="Materials"),
+            C("start_year", YEAR, "First year it acts.", required=True, unit="year"),
+            C("end_year", YEAR, "Last year it acts (blank = horizon end).", unit="year"),
+            C("magnitude", NUMBER, "Cut fraction, price or demand multiplier, or delay in years (see docs).", min=0),
+        ),
+        "Disruptions in each scenario: export bans, price shocks, delays, failures, blocked routes.",
+    ),
+    Sheet(
+        "Policies",
+        ("region", "material", "year_from"),
+        (
+            C("region", TEXT, "Member region.", required=True, ref="Regions"),
+            C("material", TEXT, "Material.", required=True, ref="Materials"),
+            C("year_from", YEAR, "First year the row applies (blank = start).", unit="year"),
+            C("max_concern_share", NUMBER, "Largest share of consumption imported from concern regions (blank = no limit).", min=0, max=1),
+            C("max_single_origin_share", NUMBER, "Largest share of consumption from one non-member origin (blank = no limit).", min=0, max=1),
+        ),
+        "Import-dependence limits.",
+    ),
+)
+
+SHEET = {s.name: s for s in SHEETS}
+SETTING = {k.name: k for k in SETTINGS_KEYS}
+
+
+def all_columns(sheet: Sheet) -> dict[str, Column]:
+    """The sheet's columns plus the provenance and delete columns every sheet may carry."""
+    cols = dict(sheet.by_name)
+    for c in (*PROVENANCE, DELETE):
+        cols.setdefault(c.name, c)
+    return cols
+
+
+@dataclass
+class SchemaRow:
+    """A flattened view of one column, for docs and the template's comments."""
+
+    sheet: str
+    column: str
+    kind: str
+    required: bool
+    default: Any
+    unit: str
+    doc: str
+    choices: tuple[str, ...] = field(default_factory=tuple)
+
+
+def schema_markdown() -> str:
+    """The schema as a Markdown table (drives the README's schema section)."""
+    lines = ["| sheet | column | required | type | unit | default | meaning |", "|---|---|---|---|---|---|---|"]
+    for sheet in SHEETS:
+        cols = SETTINGS_KEYS if sheet.name == "Settings" else sheet.columns
+        for c in cols:
+            kind = "one of " + " / ".join(c.choices) if c.kind == ENUM and sheet.name != "Settings" else KIND_WORDS[c.kind]
+            default = "" if c.default is None else ("Y" if c.default is True else "N" if c.default is False else str(c.default))
+            name = f"key `{c.name}`" if sheet.name == "Settings" else f"`{c.name}`"
+            lines.append(f"| {sheet.name} | {name} | {'yes' if c.required else ''} | {kind} | {c.unit} | {default} | {c.doc} |")
+    return "\n".join(lines)
