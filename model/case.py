@@ -9,16 +9,18 @@ in). The formulation never goes back to Excel.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from model import schema as S
-from model.problems import CaseError, Problem, Problems
+from model.problems import ERROR, CaseError, Problem, Problems
 from model.reader import MergedCase, read_case
 from model.validate import validate
+
+if TYPE_CHECKING:  # pandas is imported when a Case is built, so `minplan validate` starts quickly
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,49 @@ class Case:
 
 
 def check_case(path: str | Path) -> tuple[MergedCase | None, Problems]:
-    """Read and validate; return the merged records and every problem found.
+    """Read and validate; return the merged records and every problem found, in reading order.
 
     Raises UnreadableFile (exit 2) when the top file cannot be read at all.
     """
     problems = Problems()
     merged = read_case(path, problems)
     validate(merged, problems)
+    problems.items = sort_problems(problems.items, merged.files)
     return merged, problems
+
+
+_SHEET_ORDER = {s.name: i for i, s in enumerate(S.SHEETS)}
+_A1 = re.compile(r"^([A-Z]*)(\d*)")
+
+
+def sort_problems(items: list[Problem], files: list[Path]) -> list[Problem]:
+    """Errors first, then warnings; each by file (case first, then its bases), sheet order, row, column."""
+    order = {str(f): i for i, f in enumerate(files)}
+
+    def key(p: Problem) -> tuple:
+        sheet, _, cell = p.where.partition("!")
+        m = _A1.match(cell)
+        col, row = (m.group(1), m.group(2)) if m else ("", "")
+        return (p.severity != ERROR, order.get(p.file, -1), _SHEET_ORDER.get(sheet, -1),
+                int(row) if row else 0, len(col), col)
+
+    return sorted(items, key=key)
+
+
+def report(problems: Problems, path: str | Path) -> list[str]:
+    """The lines `minplan validate` prints: errors, then warnings, then one line of counts."""
+    e, w = len(problems.errors), len(problems.warnings)
+    lines = [str(p) for p in problems.errors + problems.warnings]
+    if e == 0 and w == 0:
+        lines.append(f"{path}: no problems found.")
+    else:
+        lines.append(f"{path}: {_count(e, 'error')}, {_count(w, 'warning')}"
+                     + (": fix the errors before solving." if e else ": the case can be solved."))
+    return lines
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def load_case(path: str | Path) -> Case:
@@ -74,6 +111,8 @@ def load_case(path: str | Path) -> Case:
 
 def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = ()) -> Case:
     """Turn validated records into typed tables, applying every default."""
+    import pandas as pd
+
     settings = {k.name: k.default for k in S.SETTINGS_KEYS}
     for key, rec in merged.settings.items():
         if rec.values.get("value") is not None:
@@ -86,51 +125,65 @@ def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (
     for sheet in S.SHEETS:
         if sheet.name == "Settings":
             continue
-        cols = [c.name for c in sheet.columns]
-        rows = []
-        for rec in merged.tables.get(sheet.name, []):
-            row = {}
-            for c in sheet.columns:
-                v = rec.values.get(c.name)
-                row[c.name] = c.default if v is None else v
-            row["source"] = rec.values.get("source")
-            row["note"] = rec.values.get("note")
-            f, where = rec.ref()
-            row["_file"], row["_row"] = Path(f).name, rec.row
-            rows.append(row)
-        df = pd.DataFrame(rows, columns=[*cols, "source", "note", "_file", "_row"])
-        tables[sheet.name] = df.astype(object).where(df.notna(), None) if len(df) else df
+        recs = merged.tables.get(sheet.name, [])
+        data: dict[str, list] = {}
+        for c in sheet.columns:  # column by column: several times faster than row dicts
+            d, name = c.default, c.name
+            data[name] = [d if (v := r.values.get(name)) is None else v for r in recs]
+        data["source"] = [r.values.get("source") for r in recs]
+        data["note"] = [r.values.get("note") for r in recs]
+        names = {f: Path(f).name for f in {r.file for r in recs}}
+        data["_file"] = [names[r.file] for r in recs]
+        data["_row"] = [r.row for r in recs]
+        # object columns keep whole numbers as Python ints and blanks as None (never NaN, which is truthy)
+        tables[sheet.name] = pd.DataFrame({k: _objects(v) for k, v in data.items()}, dtype=object)
     _computed_defaults(tables, start, end)
     return Case(path.resolve(), settings, tables, tuple(merged.files), warnings)
 
 
 def _computed_defaults(t: dict[str, pd.DataFrame], start: int, end: int) -> None:
     """Defaults that depend on other values (DESIGN.md's schema table)."""
+    import pandas as pd
+
     p = t["Projects"]
     if len(p):
-        p["earliest_fid_year"] = [start if v is None else v for v in p["earliest_fid_year"]]
-        p["latest_fid_year"] = [
+        _put(p, "earliest_fid_year", [start if v is None else v for v in p["earliest_fid_year"]])
+        _put(p, "latest_fid_year", [
             (end - lead if lead is not None else end) if v is None else v
             for v, lead in zip(p["latest_fid_year"], p["lead_time_yr"])
-        ]
+        ])
     f = t["Funds"]
     if len(f):
-        f["budget_cost_per_musd"] = [
+        _put(f, "budget_cost_per_musd", [
             1.0 if (c is None and inst == "grant") else c for c, inst in zip(f["budget_cost_per_musd"], f["instrument"])
-        ]
-        f["eligible_regions"] = [tuple(v) if v else () for v in f["eligible_regions"]]
+        ])
+        _put(f, "eligible_regions", [tuple(v) if v else () for v in f["eligible_regions"]])
     k = t["Stockpiles"]
     if len(k):
-        k["buy_until_year"] = [end if v is None else v for v in k["buy_until_year"]]
+        _put(k, "buy_until_year", [end if v is None else v for v in k["buy_until_year"]])
     d = t["Disruptions"]
     if len(d):
-        d["end_year"] = [end if v is None else v for v in d["end_year"]]
-        d["magnitude"] = [1.0 if (m is None and kind == "supply_cut") else m for m, kind in zip(d["magnitude"], d["kind"])]
+        _put(d, "end_year", [end if v is None else v for v in d["end_year"]])
+        _put(d, "magnitude", [1.0 if (m is None and kind == "supply_cut") else m for m, kind in zip(d["magnitude"], d["kind"])])
     pol = t["Policies"]
     if len(pol):
-        pol["year_from"] = [start if v is None else v for v in pol["year_from"]]
+        _put(pol, "year_from", [start if v is None else v for v in pol["year_from"]])
     if not len(t["Scenarios"]):
         t["Scenarios"] = pd.DataFrame(
             [{"scenario": "base", "probability": 1.0, "description": "the only scenario", "source": None, "note": None,
-              "_file": None, "_row": None}]
+              "_file": None, "_row": None}], dtype=object,
         )
+
+
+def _objects(values: list):
+    """A one-dimensional object array (a list of equal tuples must not become a 2-D array)."""
+    import numpy as np
+
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _put(df: pd.DataFrame, col: str, values: list) -> None:
+    """Replace a column keeping Python values (ints stay ints, blanks stay None)."""
+    import pandas as pd
+
+    df[col] = pd.Series(values, index=df.index, dtype=object)

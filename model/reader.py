@@ -7,18 +7,19 @@ including a base case the value was inherited from.
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model import schema as S
-from model.problems import Problems
+from model.cells import MAX_ABS_NUMBER, closest, did_you_mean, expected_text, parse_value, parser
+from model.problems import Problems, UnreadableFile
 from model.xlsx import RawBook, RawSheet, read_book
 
-MAX_ABS_NUMBER = 1e15  # larger magnitudes are typing slips, and overflow the solver
+__all__ = ["MAX_ABS_NUMBER", "CaseFile", "MergedCase", "Record", "closest", "did_you_mean", "expected_text",
+           "parse_value", "read_case", "read_case_file"]  # cell parsing lives in model.cells, re-exported here
+
+IGNORED_SHEETS = ("overview", "readme", "lists")  # the template's own sheets
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Record:
     inherited: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (file, A1) from a base
 
     def get(self, col: str, default=None):
+        """The value of `col`, or `default` when blank."""
         v = self.values.get(col)
         return default if v is None else v
 
@@ -46,7 +48,8 @@ class Record:
         return self.file, f"{self.sheet}!{self.row}:{self.row}"
 
     def key(self, sheet: S.Sheet) -> tuple:
-        return tuple(self.values.get(k) for k in sheet.key)
+        """The row's key on `sheet` (its "one row per" columns)."""
+        return tuple(map(self.values.get, sheet.key))
 
 
 @dataclass
@@ -60,77 +63,6 @@ class CaseFile:
     columns: dict[str, set[str]]  # sheet -> columns present
 
 
-# ---------------------------------------------------------------- cell parsing
-
-
-def _did_you_mean(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word).lower(), [str(o).lower() for o in options], n=1, cutoff=0.6)
-    if not close:
-        return ""
-    match = next(o for o in options if str(o).lower() == close[0])
-    return f" (did you mean '{match}'?)"
-
-
-def parse_value(col: S.Column, v: Any) -> tuple[Any, str | None]:
-    """Convert a raw cell value to the column's kind. Returns (value, problem text or None)."""
-    if v is None:
-        return None, None
-    kind = col.kind
-    if isinstance(v, (dt.datetime, dt.date, dt.time, dt.timedelta)) and kind != S.TEXT:
-        return None, f"a date or time where {S.KIND_WORDS[kind]} belongs"
-    if kind in (S.TEXT, S.ENUM, S.LIST):
-        if isinstance(v, bool):
-            return None, "a TRUE/FALSE value where text belongs"
-        if isinstance(v, (dt.datetime, dt.date, dt.time, dt.timedelta)):
-            return None, "a date where text belongs"
-        if isinstance(v, float):
-            if not math.isfinite(v):
-                return None, "not a valid entry"
-            v = str(int(v)) if v.is_integer() else str(v)
-        text = str(v).strip()
-        if kind == S.ENUM:
-            low = text.lower()
-            for c in col.choices:
-                if c.lower() == low:
-                    return c, None
-            return None, "not an allowed word" + _did_you_mean(text, col.choices)
-        if kind == S.LIST:
-            return tuple(p.strip() for p in text.split(",") if p.strip()), None
-        return text, None
-    if kind == S.YN:
-        if isinstance(v, bool):
-            return v, None
-        low = (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip().lower()
-        if low in S.YES_WORDS:
-            return True, None
-        if low in S.NO_WORDS:
-            return False, None
-        return None, "not Y or N"
-    # numeric kinds
-    if isinstance(v, bool):
-        return None, f"a TRUE/FALSE value where {S.KIND_WORDS[kind]} belongs"
-    if isinstance(v, str):
-        try:
-            x = float(v.replace(",", "").replace("_", "").strip())
-        except ValueError:
-            return None, f"text where {S.KIND_WORDS[kind]} belongs"
-    else:
-        x = float(v)
-    if not math.isfinite(x):
-        return None, f"not a finite number where {S.KIND_WORDS[kind]} belongs"
-    if abs(x) > MAX_ABS_NUMBER:
-        return None, f"a number too large to be meant (more than {MAX_ABS_NUMBER:g} in size)"
-    if kind in (S.INTEGER, S.YEAR):
-        if not x.is_integer():
-            return None, f"not {S.KIND_WORDS[kind]}"
-        x = int(x)
-    if col.min is not None and (x < col.min or (col.min_open and x == col.min)):
-        return None, "out of range"
-    if col.max is not None and (x > col.max or (col.max_open and x == col.max)):
-        return None, "out of range"
-    return x, None
-
-
 # ---------------------------------------------------------------- one file
 
 
@@ -141,52 +73,46 @@ def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -
     seen: dict[str, str] = {}
     for i, h in enumerate(raw.headers):
         if not h:
-            if any(r[1][i] is not None for r in raw.rows if i < len(r[1])):
-                problems.error(
-                    "a column with values has no header", path, f"{raw.name}!{raw.letter(i)}1",
-                    expected="a column name from the template",
-                )
+            if any(i < len(r[1]) and r[1][i] is not None for r in raw.rows):
+                problems.error("a column with values has no header", path, f"{raw.name}!{raw.letter(i)}1",
+                               expected="a column name from the template in row 1")
             continue
         name = h.strip().lower().replace(" ", "_")
         if name not in known:
-            problems.warn(
-                f"unknown column '{h}' is ignored" + _did_you_mean(name, known), path, f"{raw.name}!{raw.letter(i)}1"
-            )
+            problems.warn(f"unknown column '{h}' is ignored" + did_you_mean(name, known), path, f"{raw.name}!{raw.letter(i)}1")
             continue
         if name in seen:
-            problems.error(
-                f"column '{name}' appears twice (also at {seen[name]})", path, f"{raw.name}!{raw.letter(i)}1"
-            )
+            problems.error(f"column '{name}' appears twice (also at {raw.name}!{seen[name]})", path,
+                           f"{raw.name}!{raw.letter(i)}1", expected="each column once: delete or rename one of them")
             continue
         seen[name] = f"{raw.letter(i)}1"
         out[i] = name
     return out
 
 
-def _settings(raw: RawSheet, path: Path, problems: Problems) -> dict[str, Record]:
-    sheet = S.SHEET["Settings"]
-    hmap = _header_map(raw, sheet, path, problems)
+def _settings(raw: RawSheet, path: Path, problems: Problems, formulas: set[str]) -> dict[str, Record]:
+    hmap = _header_map(raw, S.SHEET["Settings"], path, problems)
     pos = {v: k for k, v in hmap.items()}
-    for need in ("key", "value"):
-        if need not in pos:
-            problems.error(f"missing column '{need}'", path, f"{raw.name}!1:1", expected="headers 'key' and 'value' in row 1")
-    if "key" not in pos or "value" not in pos:
+    missing = [need for need in ("key", "value") if need not in pos]
+    if missing:
+        problems.error(f"missing column '{missing[0]}'", path, f"{raw.name}!1:1",
+                       expected="the headers key and value in row 1")
         return {}
     letters = {name: raw.letter(i) for i, name in hmap.items()}
     out: dict[str, Record] = {}
     for rownum, vals in raw.rows:
-        get = lambda c: vals[pos[c]] if pos.get(c) is not None and pos[c] < len(vals) else None  # noqa: E731
-        key = get("key")
+        def get(c: str, vals: list = vals):
+            return vals[pos[c]] if c in pos and pos[c] < len(vals) else None
+
+        key, where = get("key"), f"Settings!{letters['key']}{rownum}"
         if key is None:
             if get("value") is not None:
-                problems.error("a setting has a value but no key", path, f"Settings!{letters['key']}{rownum}",
-                               expected="one of " + ", ".join(S.SETTING))
+                problems.error("a setting has a value but no key", path, where, expected="one of " + ", ".join(S.SETTING))
             continue
-        key_s = str(key).strip()
-        kl = key_s.lower()
+        kl = str(key).strip().lower()
         if kl not in S.SETTING:
-            problems.error(f"unknown setting '{key_s}'" + _did_you_mean(kl, S.SETTING), path,
-                           f"Settings!{letters['key']}{rownum}", expected="one of " + ", ".join(S.SETTING))
+            problems.error("unknown setting" + did_you_mean(kl, S.SETTING), path, where, found=key,
+                           expected="one of " + ", ".join(S.SETTING))
             continue
         col = S.SETTING[kl]
         value, why = parse_value(col, get("value"))
@@ -194,42 +120,74 @@ def _settings(raw: RawSheet, path: Path, problems: Problems) -> dict[str, Record
         for extra in ("source", "note"):
             if extra in pos:
                 rec.values[extra] = get(extra)
-        if why:
-            problems.error(f"setting {kl}: {why}", path, f"Settings!{letters['value']}{rownum}",
-                           found=get("value"), expected=col.expected())
-            rec.values["value"] = None
-            rec.values["_bad"] = True
+        if why or f"{letters['value']}{rownum}" in formulas:
+            if why:
+                problems.error(f"{kl} {why}", path, f"Settings!{letters['value']}{rownum}", found=get("value"),
+                               expected=expected_text(col))
+            rec.values["_bad"] = ("value",)
         if kl in out:
-            problems.error(f"setting {kl} appears twice (also row {out[kl].row})", path,
-                           f"Settings!{letters['key']}{rownum}")
+            problems.error(f"setting {kl} appears twice (also at Settings!{letters['key']}{out[kl].row})", path, where,
+                           expected="each setting once: delete one of the rows")
         out[kl] = rec
     return out
 
 
-def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -> tuple[list[Record], set[str]]:
+def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, formulas: set[str]) -> tuple[list[Record], set[str]]:
     hmap = _header_map(raw, sheet, path, problems)
     cols = S.all_columns(sheet)
     letters = {name: raw.letter(i) for i, name in hmap.items()}
     records = []
-    items = [(i, name, cols[name]) for i, name in hmap.items()]
+    items = [(i, name, parser(cols[name]), name not in ("source", "note")) for i, name in hmap.items()]
     for rownum, vals in raw.rows:
         values: dict[str, Any] = {}
-        bad = set()
-        for i, name, col in items:
-            v = vals[i] if i < len(vals) else None
-            x, why = parse_value(col, v)
+        bad = []
+        n = len(vals)
+        filled = False  # a row with only source or note filled in is a blank row
+        for i, name, parse, content in items:
+            v = vals[i] if i < n else None
+            if v is None:
+                values[name] = None
+                if formulas and f"{letters[name]}{rownum}" in formulas:
+                    bad.append(name)  # already reported as a formula without a value
+                continue
+            x, why = parse(v)
             if why:
-                bad.add(name)
-                problems.error(f"{name}: {why}", path, f"{sheet.name}!{letters[name]}{rownum}",
-                               found=v, expected=col.expected())
+                bad.append(name)
+                problems.error(f"{name} {why}", path, f"{sheet.name}!{letters[name]}{rownum}", found=v,
+                               expected=expected_text(cols[name]))
             values[name] = x
-        if not any(values.get(n) is not None for n in values if n not in ("source", "note")):
-            continue  # only provenance filled in: treat as blank
+            filled = filled or content
+        if not bad and not filled:
+            continue
         rec = Record(sheet.name, values, str(path), rownum, letters)
         if bad:
             rec.values["_bad"] = tuple(sorted(bad))
         records.append(rec)
     return records, set(hmap.values())
+
+
+def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> None:
+    """Two rows of one file with the same key: report the later one, naming the first."""
+    required = [sheet.by_name[c].required for c in sheet.key]
+    seen: dict[tuple, Record] = {}
+    for rec in records:
+        k = rec.key(sheet)
+        if rec.values.get("delete") or any(v is None and req for v, req in zip(k, required)):
+            continue
+        first = seen.setdefault(k, rec)
+        if first is rec:
+            continue
+        f, where = rec.ref(sheet.key[0])
+        other = first.ref(sheet.key[0])[1]
+        found = ", ".join("(blank)" if v is None else str(v) for v in k)
+        if sheet.name == "Routes":
+            problems.error(f"two Routes rows for the same origin, destination and material (also {other}): "
+                           "they match the same flows equally well", f, where, found=found,
+                           expected="one row per origin, destination and material: delete or merge one")
+        else:
+            what = sheet.row_word if len(sheet.key) == 1 else f"{sheet.name} row (same {', '.join(sheet.key)})"
+            problems.error(f"duplicate {what}: also at {other}", f, where, found=found,
+                           expected=f"each {'/'.join(sheet.key)} once: delete or merge one of the rows")
 
 
 def read_case_file(path: Path, problems: Problems) -> CaseFile:
@@ -239,9 +197,9 @@ def read_case_file(path: Path, problems: Problems) -> CaseFile:
     for sheet_name, cells in book.uncached_formulas.items():
         for a1 in cells:
             problems.error(
-                "this cell holds a formula saved without its value, so minplan cannot see the result",
+                "this cell holds a formula saved without its value, so minplan cannot see its result",
                 path, f"{sheet_name}!{a1}",
-                expected="open the file in Excel or LibreOffice and save it (that stores the values), or type the value",
+                expected="the value itself, or open and save the file in Excel or LibreOffice, which stores formula values",
             )
     settings: dict[str, Record] = {}
     tables: dict[str, list[Record]] = {}
@@ -250,18 +208,24 @@ def read_case_file(path: Path, problems: Problems) -> CaseFile:
     known_lower = {s.lower(): s for s in S.SHEET}
     for name, raw in book.sheets.items():
         canonical = known_lower.get(name.strip().lower())
+        formulas = set(book.uncached_formulas.get(name, ()))
         if canonical is None:
-            if name.strip().lower() not in ("overview", "readme", "lists"):
-                problems.warn(f"sheet '{name}' is not a case sheet and is ignored" + _did_you_mean(name, S.SHEET), path, name)
+            if name.strip().lower() not in IGNORED_SHEETS:
+                problems.warn(f"sheet '{name}' is not a case sheet and is ignored" + did_you_mean(name, S.SHEET), path, name)
+            continue
+        if canonical in present:
+            problems.error(f"two sheets named {canonical} (names differ only in capitals or spaces)", path, name,
+                           expected="one sheet per name: delete or rename one")
             continue
         if raw.hidden:
             problems.warn(f"sheet {name} is hidden; minplan reads it like any other", path, name)
         present.add(canonical)
         if canonical == "Settings":
-            settings = _settings(raw, path, problems)
+            settings = _settings(raw, path, problems, formulas)
             columns["Settings"] = {"key", "value"}
         else:
-            tables[canonical], columns[canonical] = _records(raw, S.SHEET[canonical], path, problems)
+            tables[canonical], columns[canonical] = _records(raw, S.SHEET[canonical], path, problems, formulas)
+            _duplicates(S.SHEET[canonical], tables[canonical], problems)
     return CaseFile(path, settings, tables, present, columns)
 
 
@@ -277,6 +241,8 @@ class MergedCase:
     present: set[str]
     columns: dict[str, set[str]]
     files: list[Path]
+    sheet_files: dict[str, str] = field(default_factory=dict)  # sheet -> top-most file that has it
+    base_failed: bool = False  # a base case could not be read: the case is incomplete, so not cross-checked
 
 
 def read_case(path: str | Path, problems: Problems) -> MergedCase:
@@ -284,22 +250,47 @@ def read_case(path: str | Path, problems: Problems) -> MergedCase:
     return _read_chain(Path(path).resolve(), problems, [])
 
 
+def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> MergedCase:
+    """A file with no (usable) base: delete rows have nothing to remove."""
+    tables = {}
+    for name, recs in own.tables.items():
+        for rec in recs:
+            if rec.values.get("delete"):
+                problems.warn("delete = Y only removes rows of a base case, and this case has no base_case: the row is ignored",
+                              *rec.ref("delete"))
+        tables[name] = [r for r in recs if not r.values.get("delete")]
+    return MergedCase(own.settings, tables, own.present, own.columns, [own.path], {s: str(own.path) for s in own.present},
+                      base_failed)
+
+
 def _read_chain(path: Path, problems: Problems, chain: list[Path]) -> MergedCase:
     own = read_case_file(path, problems)
     base_rec = own.settings.get("base_case")
     if base_rec is None or base_rec.values.get("value") is None:
-        return MergedCase(own.settings, own.tables, own.present, own.columns, [path])
-    base_path = (path.parent / str(base_rec.values["value"])).resolve()
+        return _alone(own, problems)
+    named = str(base_rec.values["value"])
     f, where = base_rec.ref("value")
+    try:
+        base_path = (path.parent / named.replace("\\", "/")).resolve()  # a path typed on Windows works too
+        exists = base_path.is_file()
+    except (OSError, ValueError):
+        base_path, exists = path.parent / named, False
     if base_path in chain or base_path == path:
         loop = " -> ".join(p.name for p in [*chain, path, base_path])
-        problems.error(f"circular inheritance: {loop}", f, where, expected="a base_case that does not lead back to this file")
-        return MergedCase(own.settings, own.tables, own.present, own.columns, [path])
-    if not base_path.exists():
-        problems.error(f"base case not found: {base_path}", f, where, found=base_rec.values["value"],
-                       expected="a path to an existing .xlsx, relative to this file's folder")
-        return MergedCase(own.settings, own.tables, own.present, own.columns, [path])
-    base = _read_chain(base_path, problems, [*chain, path])
+        problems.error(f"circular inheritance: {loop}", f, where, found=named,
+                       expected="a base_case that does not lead back to this file")
+        return _alone(own, problems)
+    if not exists:
+        problems.error(f"base case {base_path.name} not found (looked for {base_path})", f, where, found=named,
+                       expected="the path of an existing .xlsx workbook, relative to this file's folder")
+        return _alone(own, problems, base_failed=True)
+    try:
+        base = _read_chain(base_path, problems, [*chain, path])
+    except UnreadableFile as exc:
+        reason = exc.problems[0].message if exc.problems else "it cannot be read"
+        problems.error(f"base case {base_path.name} cannot be read: {reason}", f, where, found=named,
+                       expected="the path of a readable .xlsx case workbook")
+        return _alone(own, problems, base_failed=True)
     return _merge(base, own, problems)
 
 
@@ -319,7 +310,8 @@ def _merge(base: MergedCase, own: CaseFile, problems: Problems) -> MergedCase:
                     removed.add(index[key])
                 else:
                     f, where = rec.ref("delete")
-                    problems.warn("delete names a row the base case does not have", f, where, found=", ".join(map(str, key)))
+                    problems.warn("delete = Y names a row the base case does not have: nothing is removed", f, where,
+                                  found=", ".join(map(str, key)))
                 continue
             if key in index and index[key] not in removed:
                 current[index[key]] = _overlay(current[index[key]], rec)
@@ -330,19 +322,27 @@ def _merge(base: MergedCase, own: CaseFile, problems: Problems) -> MergedCase:
     columns = {k: set(v) for k, v in base.columns.items()}
     for k, v in own.columns.items():
         columns.setdefault(k, set()).update(v)
-    return MergedCase(settings, tables, base.present | own.present, columns, [own.path, *base.files])
+    sheet_files = {**base.sheet_files, **{s: str(own.path) for s in own.present}}
+    return MergedCase(settings, tables, base.present | own.present, columns, [own.path, *base.files], sheet_files,
+                      base.base_failed)
 
 
 def _overlay(base: Record, top: Record) -> Record:
     """Cell-by-cell merge: a blank or absent cell in `top` keeps the base's value."""
     values = dict(base.values)
-    inherited = {c: base.ref(c) for c in base.values if base.values.get(c) is not None}
-    inherited = {c: (f, a1.split("!", 1)[1]) for c, (f, a1) in inherited.items()}
+    inherited = {}
+    for c, v in base.values.items():
+        if v is not None and not c.startswith("_"):
+            f, a1 = base.ref(c)
+            inherited[c] = (f, a1.split("!", 1)[1])
+    given = set()
     for c, v in top.values.items():
         if v is not None and c != "_bad":
             values[c] = v
+            given.add(c)
             inherited.pop(c, None)
-    bad = set(base.values.get("_bad", ())) | set(top.values.get("_bad", ()))
+    bad = (set(base.values.get("_bad", ())) - given) | set(top.values.get("_bad", ()))
+    values.pop("_bad", None)
     if bad:
         values["_bad"] = tuple(sorted(bad))
     return Record(top.sheet, values, top.file, top.row, top.letters, inherited)

@@ -1,0 +1,192 @@
+"""Cell values to typed values, driven by the schema, with messages in a planner's words.
+
+`parse_value(column, raw)` returns the typed value or the problem, which reads
+after the column's name ("capex_musd is negative"); `expected_text(column)`
+says what to type instead. No Python type names ever reach a planner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from model import schema as S
+
+MAX_ABS_NUMBER = 1e15  # larger magnitudes are typing slips, and overflow the solver
+EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+YEAR_RANGE = (1900, 2200)  # a year outside is a slip (the horizon check covers most year columns too)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,000 or 12,500.5 (not 1,5)
+_DATES = (dt.datetime, dt.date, dt.time, dt.timedelta)
+_PLAIN_UNITS = {"", "year", "fraction", "fraction per year"}  # units not worth repeating in a message
+_UNIT_WORDS = {"yr": "years", "%": "percent (5 means 5%)", "s": "seconds"}
+
+
+def closest(word: str, options) -> str | None:
+    """The option closest to `word` (ignoring capitals), or None when none is close."""
+    options = [str(o) for o in options]
+    close = difflib.get_close_matches(str(word).lower(), [o.lower() for o in options], n=1, cutoff=0.6)
+    return next(o for o in options if o.lower() == close[0]) if close else None
+
+
+def did_you_mean(word: str, options) -> str:
+    """'; did you mean 'X'?' for the closest option, or '' when none is close."""
+    match = closest(word, options)
+    return f"; did you mean '{match}'?" if match else ""
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def expected_text(col: S.Column) -> str:
+    """What a valid value of `col` looks like, in a planner's words (no repetition of the message)."""
+    if col.kind == S.ENUM:
+        return "one of " + ", ".join(col.choices)
+    if col.kind == S.YN:
+        return "Y or N; yes/no, true/false and 1/0 also work"
+    if col.kind == S.YEAR:
+        return "a year typed as a whole number, such as 2030"
+    if col.ref:
+        return col.expected()
+    if col.kind in (S.TEXT, S.LIST):
+        return S.KIND_WORDS[col.kind]
+    noun = "a whole number" if col.kind == S.INTEGER else "a number"
+    lo, hi = col.min, col.max
+    if lo is not None and hi is not None:
+        upper = f"up to but not including {_num(hi)}" if col.max_open else f"to {_num(hi)}"
+        text = f"{noun} from {_num(lo)} {upper}"
+    elif lo is not None:
+        text = f"{noun} greater than {_num(lo)}" if col.min_open else f"{noun} of {_num(lo)} or more"
+    elif hi is not None:
+        text = f"{noun} of at most {_num(hi)}"
+    else:
+        text = noun
+    return text if col.unit in _PLAIN_UNITS else f"{text}, in {_UNIT_WORDS.get(col.unit, col.unit)}"
+
+
+def _range_problem(col: S.Column, x: float) -> str | None:
+    if col.min is not None and (x < col.min or (col.min_open and x == col.min)):
+        return "is negative" if col.min == 0 and x < 0 else f"is below {_num(col.min)}" if x < col.min else "is too small"
+    if col.max is not None and (x > col.max or (col.max_open and x == col.max)):
+        return f"is above {_num(col.max)}" if x > col.max else f"must be less than {_num(col.max)}"
+    return None
+
+
+def _to_number(v: Any) -> float | str:
+    """A float, or the problem text when `v` is not a number."""
+    if isinstance(v, bool):
+        return "holds TRUE/FALSE, not a number"
+    if isinstance(v, _DATES):
+        return "holds a date, not a number"
+    if isinstance(v, str):
+        t = v.strip()
+        if _THOUSANDS.match(t):
+            t = t.replace(",", "")
+        try:
+            return float(t)
+        except ValueError:
+            return "is not a number"
+    try:
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
+        return "is not a number"
+
+
+def parse_value(col: S.Column, v: Any) -> tuple[Any, str | None]:
+    """Convert a raw cell value to the column's kind.
+
+    Returns (value, None), or (None, problem) where the problem reads after the
+    column's name: 'capex_musd is negative'.
+    """
+    if v is None:
+        return None, None
+    if isinstance(v, str) and v.strip().upper() in EXCEL_ERRORS:
+        return None, "shows an Excel error instead of a value: correct the formula that produces it"
+    kind = col.kind
+    if kind in (S.TEXT, S.ENUM, S.LIST):
+        if isinstance(v, bool):
+            return None, "holds TRUE/FALSE, not text"
+        if isinstance(v, _DATES):
+            return None, "holds a date, not text"
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                return None, "is not valid text"
+            v = str(int(v)) if v.is_integer() else str(v)
+        text = str(v).strip()
+        if kind == S.ENUM:
+            low = text.lower()
+            for c in col.choices:
+                if c.lower() == low:
+                    return c, None
+            return None, "is not one of the allowed words" + did_you_mean(text, col.choices)
+        if kind == S.LIST:
+            return tuple(p.strip() for p in text.split(",") if p.strip()), None
+        return text, None
+    if kind == S.YN:
+        if isinstance(v, bool):
+            return v, None
+        if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+            v = int(v)
+        low = str(v).strip().lower()
+        if low in S.YES_WORDS:
+            return True, None
+        if low in S.NO_WORDS:
+            return False, None
+        return None, "is not Y or N"
+    x = _to_number(v)
+    if isinstance(x, str):
+        return None, x
+    if not math.isfinite(x):
+        return None, "is not a finite number"
+    if abs(x) > MAX_ABS_NUMBER:
+        return None, f"is too large to be meant (more than {MAX_ABS_NUMBER:g} in size)"
+    if kind in (S.INTEGER, S.YEAR):
+        if not x.is_integer():
+            return None, "is not a whole number"
+        x = int(x)
+    if kind == S.YEAR and col.min is None and not (YEAR_RANGE[0] <= x <= YEAR_RANGE[1]):
+        return None, "is not a plausible year"
+    why = _range_problem(col, x)
+    return (None, why) if why else (x, None)
+
+
+def parser(col: S.Column) -> Callable[[Any], tuple[Any, str | None]]:
+    """`parse_value` for one column, with a fast path for the common valid cell (same results)."""
+    kind = col.kind
+    slow = partial(parse_value, col)
+    if kind == S.TEXT:
+        def text(v: Any) -> tuple[Any, str | None]:
+            if type(v) is str and not v.startswith("#"):
+                return v.strip(), None
+            return slow(v)
+        return text
+    if kind == S.ENUM:
+        words = {c.lower(): c for c in col.choices}
+
+        def enum(v: Any) -> tuple[Any, str | None]:
+            hit = words.get(v.strip().lower()) if type(v) is str else None
+            return (hit, None) if hit is not None else slow(v)
+        return enum
+    if kind == S.YN:
+        return lambda v: (True, None) if v in ("Y", "y") else (False, None) if v in ("N", "n") else slow(v)
+    if kind not in (S.NUMBER, S.INTEGER, S.YEAR):
+        return slow
+    whole = kind != S.NUMBER
+    lo = -MAX_ABS_NUMBER if col.min is None else col.min
+    hi = MAX_ABS_NUMBER if col.max is None else col.max
+    if kind == S.YEAR and col.min is None:
+        lo, hi = YEAR_RANGE
+    lo_open, hi_open = col.min_open, col.max_open
+
+    def number(v: Any) -> tuple[Any, str | None]:
+        if type(v) is float or type(v) is int:
+            x = float(v)
+            if (lo < x or (x == lo and not lo_open)) and (x < hi or (x == hi and not hi_open)) and (not whole or x.is_integer()):
+                return (int(x) if whole else x), None
+        return slow(v)
+    return number
