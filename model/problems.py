@@ -67,7 +67,7 @@ class Problems:
 def _show(value) -> str | None:
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:  # not 1e308 as 309 digits
         return str(int(value))
     return str(value)
 

@@ -1,36 +1,49 @@
-"""Reading case workbooks safely.
+"""Reading case workbooks safely: a planner's file may be broken in every way a spreadsheet can be.
 
-Before any parser sees the file it is checked to be a zip of sane size, so a
-zip bomb is refused with a message rather than a frozen machine. Cell values
-are read with python-calamine (a Rust reader, about fifteen times faster than
-openpyxl here and immune to XML entity tricks); the only XML parsed in Python
-is the small scan for formulas saved without a value, through defusedxml.
-Nothing in a workbook is ever run.
+`read_book` first has model.xlsx_scan check the file, its archive and its XML
+parts (what is not a workbook, zip bombs, XML entity tricks, sheets too large
+for memory: each refused with a message, exit 2), then reads cell values with
+python-calamine (a Rust reader, far faster than openpyxl here; it expands no
+XML entity). Nothing in a workbook is ever run or fetched: a macro workbook
+(.xlsm, or one holding a VBA project or Excel 4 macro sheets) is read for its
+data with a warning.
+
+What is read, and how:
+
+- Cells showing an Excel error (#N/A, #DIV/0!) read as that text, so the
+  reader reports them by cell rather than taking them for blanks.
+- Hidden sheets, rows and columns are read like any others, with a warning
+  naming the hidden rows and columns that hold data: a planner who hid rows
+  to switch them off must learn that they still count (deleting them is the
+  way to leave them out).
+- Merged cells are an error in the header row and a warning elsewhere (only
+  the top-left cell of a merged range keeps its value).
+- Formulas saved without their value are listed by cell for the reader to report.
 """
 
 from __future__ import annotations
 
-import re
-import zipfile
+import io
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import python_calamine
-from defusedxml import ElementTree as SafeET
-from openpyxl.utils import get_column_letter
 
 from model.problems import Problems, UnreadableFile
+from model.xlsx_scan import (  # noqa: F401  (limits re-exported for callers of this module)
+    MAX_BOOK_CELLS,
+    MAX_SHEET_CELLS,
+    MAX_UNPACKED_BYTES,
+    PartScan,
+    check_archive,
+    check_extents,
+    get_column_letter,
+    read_bytes,
+    scan_parts,
+    sheet_parts,
+)
 
-# Limits that keep a hostile or absurd file from exhausting the machine.
-MAX_UNPACKED_BYTES = 512 * 2**20  # total uncompressed size of the archive
-MAX_MEMBER_RATIO = 200  # compression ratio above which a large member is a bomb
-RATIO_CHECK_MIN_BYTES = 16 * 2**20  # only members larger than this are ratio-checked
-MAX_ZIP_MEMBERS = 10_000
-MAX_SHEET_CELLS = 5_000_000  # cells in one sheet's used range
-
-_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_MACRO_SUFFIXES = (".xlsm", ".xltm")
 
 
 @dataclass
@@ -56,119 +69,9 @@ class RawBook:
     problems: Problems = field(default_factory=Problems)
 
 
-def check_archive(path: Path) -> zipfile.ZipFile:
-    """Open `path` as an xlsx archive after checking it is one and is of sane size."""
-    if not path.exists():
-        raise UnreadableFile(path, f"file not found: {path}")
-    if path.is_dir():
-        raise UnreadableFile(path, f"{path} is a folder, not an Excel workbook")
-    suffix = path.suffix.lower()
-    how = "open it in Excel or LibreOffice and save it as 'Excel Workbook (.xlsx)'"
-    if suffix in (".xls", ".ods", ".csv", ".txt", ".tsv"):
-        raise UnreadableFile(path, f"{path.name} is a {suffix} file; minplan reads .xlsx workbooks: {how}")
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot read {path}: {exc.strerror or exc}") from None
-    if head.startswith(_OLE_MAGIC):
-        raise UnreadableFile(
-            path,
-            f"{path.name} is a password-protected workbook or a legacy .xls file: "
-            f"remove the password (File > Info > Protect Workbook) or {how}",
-        )
-    if not zipfile.is_zipfile(path):
-        raise UnreadableFile(path, f"{path.name} is not an Excel workbook (.xlsx): {how}")
-    try:
-        zf = zipfile.ZipFile(path)
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UnreadableFile(path, f"{path.name} is damaged and cannot be opened ({exc})") from None
-    if len(infos) > MAX_ZIP_MEMBERS:
-        raise UnreadableFile(path, f"{path.name} holds {len(infos)} parts; an Excel workbook holds far fewer: refusing it")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNPACKED_BYTES:
-        raise UnreadableFile(
-            path,
-            f"{path.name} would unpack to {total / 2**20:,.0f} MiB, over minplan's limit of "
-            f"{MAX_UNPACKED_BYTES / 2**20:,.0f} MiB: refusing it (a case workbook is a few MiB)",
-        )
-    for i in infos:
-        if i.file_size > RATIO_CHECK_MIN_BYTES and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
-            raise UnreadableFile(
-                path,
-                f"{path.name}: part {i.filename} is compressed {i.file_size // max(i.compress_size, 1):,} to 1, "
-                "the mark of a zip bomb: refusing it",
-            )
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names:
-        raise UnreadableFile(path, f"{path.name} is a zip archive but not an Excel workbook: {how}")
-    return zf
-
-
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Map sheet name -> worksheet part path inside the archive."""
-    rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    target = {}
-    for rel in rels:
-        t = rel.get("Target", "")
-        t = t.lstrip("/") if t.startswith("/") else str(PurePosixPath("xl") / t)
-        target[rel.get("Id")] = t
-    wb = SafeET.fromstring(zf.read("xl/workbook.xml"))
-    out = {}
-    for sh in wb.iter(f"{_NS}sheet"):
-        rid = sh.get(f"{_REL_NS}id")
-        if rid in target:
-            out[sh.get("name")] = target[rid]
-    return out
-
-
-_FORMULA_HINT = re.compile(rb"<(?:\w+:)?f[ >/]")
-
-
-def uncached_formulas(zf: zipfile.ZipFile, wanted: set[str]) -> dict[str, list[str]]:
-    """Cells holding a formula saved without its value, per sheet (only sheets in `wanted`)."""
-    out: dict[str, list[str]] = {}
-    try:
-        parts = _sheet_parts(zf)
-    except (KeyError, SafeET.ParseError):
-        return out
-    for name, part in parts.items():
-        if name not in wanted or part not in zf.namelist():
-            continue
-        data = zf.read(part)
-        if not _FORMULA_HINT.search(data):
-            continue
-        cells = []
-        for _, el in SafeET.iterparse(_BytesReader(data), events=("end",)):
-            if el.tag == f"{_NS}c":
-                f = el.find(f"{_NS}f")
-                v = el.find(f"{_NS}v")
-                if f is not None and (v is None or v.text in (None, "")):
-                    cells.append(el.get("r", "?"))
-                el.clear()
-        if cells:
-            out[name] = cells
-    return out
-
-
-class _BytesReader:
-    """A minimal file-like wrapper so iterparse can read bytes already in memory."""
-
-    def __init__(self, data: bytes):
-        import io
-
-        self._buf = io.BytesIO(data)
-
-    def read(self, n: int = -1) -> bytes:
-        return self._buf.read(n)
-
-
-def _clean(v):
-    if isinstance(v, str):
-        v = v.strip()
-        return v if v else None
-    return v
+def _calamine_failed(exc: BaseException) -> bool:
+    """Errors calamine raises for a damaged file; pyo3 panics derive from BaseException, not Exception."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def read_book(path: str | Path, wanted: set[str] | None = None) -> RawBook:
@@ -178,55 +81,92 @@ def read_book(path: str | Path, wanted: set[str] | None = None) -> RawBook:
     """
     path = Path(path)
     problems = Problems()
-    zf = check_archive(path)
-    with zf:
-        if any(n.lower().endswith("vbaproject.bin") for n in zf.namelist()) or path.suffix.lower() == ".xlsm":
-            problems.warn(
-                "this workbook contains macros; minplan reads its data only and never runs them", path
-            )
-        try:
-            book = python_calamine.CalamineWorkbook.from_filelike(open(path, "rb"))
-        except Exception as exc:  # calamine raises its own error types for damaged files
-            raise UnreadableFile(path, f"{path.name} cannot be read as an Excel workbook ({exc})") from None
+    data = read_bytes(path)
+    with check_archive(path, data) as zf:
+        scans = scan_parts(path, zf)
+        parts = sheet_parts(zf)
+        check_extents(path, zf, scans, parts, wanted)
+        if path.suffix.lower() in _MACRO_SUFFIXES or any(
+                n.lower().endswith("vbaproject.bin") or n.lower().startswith("xl/macrosheets/") for n in zf.namelist()):
+            problems.warn("this workbook contains macros; minplan reads its data only and never runs them", path)
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         meta = {m.name: m for m in book.sheets_metadata}
         names = [n for n in book.sheet_names if wanted is None or n in wanted]
-        sheets: dict[str, RawSheet] = {}
-        for name in names:
-            sheets[name] = _read_sheet(path, book, name, meta.get(name), problems)
-        formulas = uncached_formulas(zf, set(names))
+    except BaseException as exc:
+        if not _calamine_failed(exc):
+            raise
+        raise UnreadableFile(path, f"the file cannot be read as an Excel workbook ({exc}): it may be damaged; "
+                                   "open it in Excel, which may repair it, and save it again") from None
+    sheets: dict[str, RawSheet] = {}
+    formulas: dict[str, list[str]] = {}
+    for name in names:
+        scan = scans.get(parts.get(name, ""), PartScan())
+        sheets[name] = _read_sheet(path, book, name, meta.get(name), scan, problems)
+        if scan.formulas:
+            formulas[name] = scan.formulas
     return RawBook(path, sheets, formulas, problems)
 
 
-def _read_sheet(path: Path, book, name: str, meta, problems: Problems) -> RawSheet:
+def _read_sheet(path: Path, book, name: str, meta, scan: PartScan, problems: Problems) -> RawSheet:
     try:
         sh = book.get_sheet_by_name(name)
-    except Exception as exc:  # calamine raises its own error types
-        raise UnreadableFile(path, f"sheet {name} of {path.name} cannot be read ({exc})") from None
-    hidden = meta is not None and str(meta.visible).endswith("Visible") is False
-    cells = sh.total_height * max(sh.width, 1)
-    if cells > MAX_SHEET_CELLS:
-        raise UnreadableFile(
-            path,
-            f"sheet {name} spans {sh.total_height:,} rows by {sh.width} columns, over minplan's limit of "
-            f"{MAX_SHEET_CELLS:,} cells: delete the unused rows and columns (select them, Delete) and save",
-        )
-    grid = sh.to_python(skip_empty_area=False)
-    for (r0, c0), (r1, c1) in sh.merged_cell_ranges or []:
+        grid = sh.to_python(skip_empty_area=False)
+        merged = sh.merged_cell_ranges or []
+    except BaseException as exc:
+        if not _calamine_failed(exc):
+            raise
+        raise UnreadableFile(path, f"sheet {name} cannot be read: its contents are damaged (the reader said: {exc}); "
+                                   "open the file in Excel, which may repair it, and save it again") from None
+    hidden = meta is not None and not str(meta.visible).endswith(".Visible")
+    for (r, c), text in scan.errors.items():
+        if r <= len(grid) and c <= len(grid[r - 1]):
+            grid[r - 1][c - 1] = text
+    for (r0, c0), (r1, c1) in merged:
         ref = f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}"
         if r0 == 0:
             problems.error("merged cells in the header row", path, f"{name}!{ref}", expected="one header per column: unmerge them")
         else:
-            problems.warn(
-                "merged cells: only the top-left cell keeps its value, the others read as blank",
-                path,
-                f"{name}!{ref}",
-            )
+            problems.warn("merged cells: only the top-left cell keeps its value, the others read as blank",
+                          path, f"{name}!{ref}")
     if not grid:
         return RawSheet(name, [], [], hidden)
-    headers = [str(_clean(h) or "") if not isinstance(h, float) else str(h) for h in grid[0]]
+    headers = [h.strip() if isinstance(h, str) else str(h) for h in grid[0]]
     rows = []
     for i, row in enumerate(grid[1:], start=2):
-        vals = [_clean(v) for v in row]
-        if any(v is not None for v in vals):
+        vals = [(v.strip() or None) if v.__class__ is str else v for v in row]
+        if vals.count(None) < len(vals):
             rows.append((i, vals))
+    _warn_hidden(path, name, scan, headers, rows, problems)
     return RawSheet(name, headers, rows, hidden)
+
+
+def _runs(numbers: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for n in sorted(numbers):
+        if out and n == out[-1][1] + 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return out
+
+
+def _warn_hidden(path: Path, name: str, scan: PartScan, headers: list[str], rows: list, problems: Problems) -> None:
+    """Hidden rows and columns are read like any others; say which ones hold data."""
+    data_rows = [n for n, _ in rows if n in scan.hidden_rows] + ([1] if 1 in scan.hidden_rows and any(headers) else [])
+    if data_rows:
+        runs = _runs(data_rows)
+        listed = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:10]) + (" and more" if len(runs) > 10 else "")
+        problems.warn(f"hidden rows hold data ({'rows' if len(data_rows) > 1 else 'row'} {listed}); minplan reads "
+                      "hidden rows like any others: unhide "
+                      "them to see what is counted, or delete the rows you meant to leave out",
+                      path, f"{name}!{runs[0][0]}:{runs[0][1]}")
+    width = len(headers)  # calamine's grid is rectangular: no column beyond it holds data
+    cols = [c for c in scan.hidden_cols if c <= width and (headers[c - 1] or any(v[c - 1] is not None for _, v in rows))]
+    if cols:
+        runs = _runs(cols)
+        listed = ", ".join(get_column_letter(a) if a == b else f"{get_column_letter(a)}-{get_column_letter(b)}"
+                           for a, b in runs[:10])
+        problems.warn(f"hidden columns hold data ({'columns' if len(cols) > 1 else 'column'} {listed}); "
+                      "minplan reads hidden columns like any others",
+                      path, f"{name}!{get_column_letter(runs[0][0])}:{get_column_letter(runs[0][1])}")
