@@ -52,7 +52,7 @@ class Problems:
     def warn(self, message: str, file: str = "", where: str = "", found=None, expected: str | None = None) -> None:
         self.items.append(Problem(WARNING, message, str(file), where, _show(found), expected))
 
-    def extend(self, other: "Problems") -> None:
+    def extend(self, other: Problems) -> None:
         self.items.extend(other.items)
 
     @property

@@ -37,5 +37,5 @@ def make_case(tmp_path):
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `python cli.py ARGS` in a subprocess, as a planner would."""
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], check=False, cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
