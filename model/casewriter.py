@@ -7,8 +7,6 @@ documented template is `model.template`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from model import schema as S
+from model.outfile import atomic_write
 
 FORMULA_START = ("=", "+", "-", "@")
 
@@ -60,13 +59,11 @@ def write_case(path: str | Path, settings: Mapping[str, Any], sheets: Mapping[st
             for j, c in enumerate(cols, start=1):
                 if r.get(c) is not None:
                     safe_cell(ws, i, j, r[c])
+    return save_workbook(wb, path)
+
+
+def save_workbook(wb: Workbook, path: str | Path) -> Path:
+    """Save `wb` to `path` atomically (a failure never leaves a partial file), creating the folder."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, wb.save)
