@@ -55,19 +55,93 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@click.argument("case", type=click.Path(path_type=Path))
+@click.argument("case", type=click.Path(path_type=Path, readable=False))  # minplan words unreadable files itself
 @planner_errors
 def validate(case: Path) -> None:
     """Check CASE and report every problem at once (exit 1 if any error, 2 if unreadable)."""
-    from model.case import check_case
+    from model.case import check_case, report
+    from model.problems import EXIT_UNREADABLE, UnreadableFile
 
-    _, problems = check_case(case)
-    for p in problems.errors + problems.warnings:
-        click.echo(str(p))
-    e, w = len(problems.errors), len(problems.warnings)
-    click.echo(f"{case}: {e} error(s), {w} warning(s)")
-    if e:
+    try:
+        _, problems = check_case(case)
+    except UnreadableFile as exc:
+        for p in exc.problems:
+            click.echo(str(p))
+        click.echo(f"{case}: cannot be read, so nothing was checked.")
+        sys.exit(EXIT_UNREADABLE)
+    for line in report(problems, case):
+        click.echo(line)
+    if problems.errors:
         sys.exit(EXIT_ERRORS)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it already exists.")
+@planner_errors
+def new(path: Path, force: bool) -> None:
+    """Write a blank, documented case template to PATH (.xlsx): comments on every header, dropdowns, examples."""
+    from model.template import new_case
+
+    new_case(path, force=force)
+    click.echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
+
+
+@main.command()
+@click.argument("case", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Result workbook (default: outputs/<case name>.xlsx).")
+@click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
+@click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap at which to stop (overrides Settings).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
+@click.option("--threads", type=click.IntRange(min=1), help="Solver threads.")
+@click.option("--seed", type=click.IntRange(min=0), help="Solver random seed.")
+@planner_errors
+def solve(case: Path | None, out: Path | None, force: bool, mip_rel_gap: float | None, time_limit: float | None,
+          threads: int | None, seed: int | None) -> None:
+    """Solve CASE (default cases/base.xlsx) and write the result workbook; exit 1 if there is no plan."""
+    from model.console import run_solve
+
+    given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "threads": threads, "random_seed": seed}
+    run_solve(case or DEFAULT_CASE, out, force, {k: v for k, v in given.items() if v is not None}, ROOT / "outputs")
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("--vary", "varies", multiple=True, required=True, metavar="TARGET=VALUES",
+              help="What to vary: SHEET.COLUMN[FILTER]=V1,V2 sets, *=M1,M2 multiplies, e.g. "
+                   "'Budgets.budget_musd[fund=vault]*=0.5,1,2' or 'Settings.risk_weight=0,0.5'. "
+                   "Several --vary give every combination.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (default: outputs/<case>_sweep).")
+@click.option("--force", is_flag=True, help="Replace files left in the output folder by an earlier sweep.")
+@click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap for every variant.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Time limit per variant, in seconds.")
+@click.option("--no-evpi", is_flag=True, help="Skip EVPI and VSS in each variant (fewer solves in stochastic cases).")
+@planner_errors
+def sweep(case: Path, varies: tuple[str, ...], jobs: int | None, out: Path | None, force: bool, mip_rel_gap: float | None,
+          time_limit: float | None, no_evpi: bool) -> None:
+    """Solve a family of variants of CASE in parallel: result workbooks, a sweep workbook and a frontier chart."""
+    from model.sweep import sweep_command
+
+    given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "evpi_vss": False if no_evpi else None}
+    outcome = sweep_command(case, varies, out, jobs, force, {k: v for k, v in given.items() if v is not None},
+                            ROOT / "outputs")
+    if outcome.interrupted:
+        sys.exit(130)
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Comparison workbook (default: outputs/compare.xlsx).")
+@click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
+@planner_errors
+def compare(results: tuple[Path, ...], out: Path | None, force: bool) -> None:
+    """Compare result workbooks side by side against the first: KPIs, portfolio, yearly series, provenance."""
+    import shlex
+
+    from model.comparebook import compare_command
+
+    compare_command(results, out, force, ROOT / "outputs" / "compare.xlsx", shlex.join(["minplan", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":

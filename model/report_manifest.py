@@ -1,0 +1,133 @@
+"""The Summary and Manifest rows of the result workbook.
+
+Summary is a four-column table (section, item, value, unit) a reviewer reads
+top to bottom; Manifest is a key/value table that records exactly what
+produced the workbook. Both stay plain tables so the comparison command can
+read them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from model import __version__
+from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution
+
+if TYPE_CHECKING:
+    from model.case import Case
+    from model.report import RunInfo
+    from model.report_sheets import TableNotes
+
+UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0.0##", "USD/t": "#,##0.00"}
+
+KPI_WORDS = {
+    "objective_musd": "objective (expected cost + risk term)",
+    "expected_cost_musd": "expected cost",
+    "public_spend_musd": "public spend (aid and acquisitions, budget cost)",
+    "expected_shortfall_t": "expected shortfall",
+    "projects_funded": "projects funded",
+    "stockpile_acquired_t": "stockpile acquired",
+    "evpi_musd": "EVPI: expected value of perfect information",
+    "vss_musd": "VSS: value of the stochastic solution",
+}
+
+
+def unit_of(name: str) -> str:
+    """The unit a KPI or timing carries, from its name."""
+    for suffix, unit in (("_musd", "USD m"), ("_usd_per_t", "USD/t"), ("_t", "t"), ("_s", "s")):
+        if name.endswith(suffix):
+            return unit
+    return "fraction" if name.endswith(("share", "gap")) else ""
+
+
+def _optimality(solution: Solution) -> str:
+    gap = solution.gap
+    if solution.status == OPTIMAL:
+        tol = solution.options.get("mip_rel_gap")
+        return "yes" + (f", within the relative gap {tol:g}" if isinstance(tol, (int, float)) else "")
+    if solution.status == TIME_LIMIT_FEASIBLE:
+        shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "unknown"
+        return f"NO: the time limit stopped the solver; the best plan may cost up to {shown} less than this one"
+    return "no plan"
+
+
+def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[str], build_s: float
+                 ) -> tuple[list[tuple], list[str | None]]:
+    """(rows, number format per row) of the Summary sheet."""
+    rows: list[tuple] = [
+        ("case", "name", case.name, ""),
+        ("case", "description", case.settings.get("description"), ""),
+        ("case", "file", str(case.path), ""),
+        ("case", "years", f"{case.settings['start_year']}-{case.settings['end_year']}", ""),
+        ("case", "scenarios", len(solution.scenarios) if len(solution.scenarios) else len(case.tables["Scenarios"]), ""),
+        ("outcome", "status", solution.status, ""),
+        ("outcome", "proven optimal", _optimality(solution), ""),
+        ("outcome", "objective", solution.objective, "USD m"),
+        ("outcome", "best bound", solution.bound, "USD m"),
+        ("outcome", "relative gap", solution.gap, "fraction"),
+    ]
+    if solution.message:
+        rows.append(("outcome", "solver message", solution.message, ""))
+    bd = solution.breakdown
+    if len(bd) and {"component", "value_musd"} <= set(bd.columns):
+        rows += [("objective breakdown", str(c), v, "USD m") for c, v in zip(bd["component"], bd["value_musd"])]
+        rows.append(("objective breakdown", "total", float(bd["value_musd"].sum()), "USD m"))
+    rows += [("kpi", KPI_WORDS.get(k, k), v, unit_of(k)) for k, v in solution.kpis.items()]
+    timings = {**solution.timings, "write_s": build_s}
+    rows += [("time", k, v, "s") for k, v in timings.items()]
+    rows += [("model size", k, v, "") for k, v in solution.sizes.items()]
+    rows += [("note", f"{t} split", f"{len(s)} sheets: {', '.join(s)} (more rows than one Excel sheet holds)", "")
+             for t, s in notes.splits.items()]
+    rows += [("note", "marginal values", "given the chosen portfolio: FIDs fixed, integrality relaxed, LP re-solved", ""),
+             ("note", "write_s", "time to build the workbook; saving it follows", "")]
+    rows += [("chart", "chart", title, "") for title in drawn]
+    return rows, [UNIT_FORMATS.get(r[3]) for r in rows]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def manifest_rows(case: Case, solution: Solution, run: RunInfo, notes: TableNotes, result_version: str) -> list[tuple]:
+    """Key/value rows: everything needed to know what produced the workbook."""
+    hashes = case.sha256()
+    top = str(case.path)
+    rows: list[tuple[str, Any]] = [
+        ("minplan_result_version", result_version),
+        ("minplan_version", __version__),
+        ("python_version", platform.python_version()),
+        ("pyomo_version", _version("pyomo")),
+        ("highspy_version", _version("highspy")),
+        ("openpyxl_version", _version("openpyxl")),
+        ("platform", platform.platform()),
+        ("case_name", case.name),
+        ("case_path", top),
+        ("case_sha256", hashes.get(top) or next(iter(hashes.values()), "")),
+    ]
+    for i, (path, digest) in enumerate(hashes.items(), start=1):
+        rows += [(f"file_{i}", path), (f"file_{i}_sha256", digest)]
+    rows += [
+        ("started_utc", run.started.astimezone(dt.UTC).isoformat(timespec="seconds")),
+        ("duration_s", round(time.perf_counter() - run.clock, 3)),
+        ("command_line", run.command),
+        ("status", solution.status),
+        ("objective_musd", solution.objective),
+        ("gap", solution.gap),
+    ]
+    rows += [(f"option.{k}", _plain(v)) for k, v in sorted(solution.options.items())]
+    rows += [(f"override.{k}", _plain(v)) for k, v in sorted(run.overrides.items())]
+    rows += [(f"time.{k}", v) for k, v in solution.timings.items()]
+    rows += [(f"size.{k}", v) for k, v in solution.sizes.items()]
+    rows += [(f"split.{t}", ", ".join(s)) for t, s in notes.splits.items()]
+    return rows
+
+
+def _plain(v: Any) -> Any:
+    return v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
