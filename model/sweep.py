@@ -1,0 +1,287 @@
+"""A sweep: one solve per variant of a case, in parallel worker processes.
+
+`run_sweep` builds every variant first (model.sweepspec), so a bad `--vary`
+stops the sweep before any solve. Each variant is solved and its result
+workbook written inside a worker process; the parent collects one summary
+row per variant, in the order they finish, and sorts them by variant id at
+the end, so the sweep workbook does not depend on the number of workers.
+Every variant is solved with the same solver options (one HiGHS thread
+unless the case's Settings say otherwise) in a fresh worker process, even
+with `-j 1`, so `-j` changes the time taken, not the answers.
+
+A variant without a plan (infeasible, time limit) or whose solve fails is a
+row with its status and the reason; the others go on. Ctrl-C stops the
+workers, keeps the rows that finished and writes the sweep workbook with
+them, saying so.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model.case import Case
+from model.outfile import TEMP_PREFIX, check_output, file_name
+from model.problems import CaseError, RunError
+from model.report import RunInfo
+from model.sweepspec import MULTIPLY, Variant, Vary, plan
+
+ERROR_STATUS = "error"  # a variant whose solve or write raised
+# Loaded once in the server the workers start from. Pyomo's standard-form writer imports scipy.stats on the
+# first solve in a process (about 5 s here); loading it up front spares every worker that wait.
+PRELOAD = ["model.solve", "model.report", "scipy.sparse", "scipy.stats"]
+KPI_COLUMNS = ("objective_musd", "public_spend_musd", "expected_shortfall_t", "projects_funded")
+
+
+@dataclass
+class Task:
+    """What a worker needs for one variant: the variant case, solver options and where to write."""
+
+    vid: str
+    case: Case
+    options: dict[str, Any]
+    out: Path
+    force: bool
+    command: str
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep produced: one row per finished variant (sorted by id) and the files written."""
+
+    rows: list[dict[str, Any]]
+    planned: int
+    interrupted: bool
+    out_dir: Path
+    workbook: Path | None = None
+    chart: Path | None = None
+    varies: list[Vary] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r.get("result_file") is None]
+
+
+Progress = Callable[[dict[str, Any], int, int], None]  # (row just finished, finished so far, planned)
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def value_column(vary: Vary) -> str:
+    """Sweep-table header of a varied target: the target, with ' ×' when its values are multipliers."""
+    return vary.label + (" ×" if vary.op == MULTIPLY else "")
+
+
+def sweep_paths(case: Case, out_dir: Path, points: list[Variant]) -> tuple[dict[str, Path], Path, Path]:
+    """(result workbook per variant id, sweep workbook, frontier chart) inside `out_dir`."""
+    stem = file_name(case.name, "case")
+    results = {p.vid: out_dir / f"{stem}_{p.vid}.xlsx" for p in points}
+    return results, out_dir / f"{stem}_sweep.xlsx", out_dir / f"{stem}_frontier.png"
+
+
+def run_sweep(case: Case, texts: list[str] | tuple[str, ...], out_dir: Path, *, jobs: int | None = None,
+              force: bool = False, options: dict[str, Any] | None = None, progress: Progress | None = None,
+              run: RunInfo | None = None) -> SweepOutcome:
+    """Solve every variant of `case` named by the `--vary` texts; write results, the sweep workbook and chart.
+
+    Raises RunError before any solve for a bad `--vary` or an output that may not be written.
+    """
+    from model.sweepbook import write_chart, write_sweep_book
+
+    run = run or RunInfo()
+    t0 = time.perf_counter()
+    varies, points, cases = plan(case, texts)
+    out_dir = Path(out_dir).expanduser().resolve()
+    results, book, chart = sweep_paths(case, out_dir, points)
+    for path in [*results.values(), book]:
+        check_output(path, case.files, force=force)
+    check_output(chart, case.files, force=force, suffix=".png")
+    opts = {"threads": case.settings.get("threads") or 1, **(options or {})}
+    tasks = [Task(p.vid, c, opts, results[p.vid], force, run.command) for p, c in zip(points, cases)]
+    jobs = max(1, min(jobs or default_jobs(), len(tasks)))
+    labels = {p.vid: {value_column(v): x for v, x in zip(varies, p.values)} for p in points}
+    descriptions = {p.vid: p.describe(varies) for p in points}
+    rows: list[dict[str, Any]] = []
+
+    def done(row: dict[str, Any]) -> None:
+        row = {"variant": row["variant"], **labels[row["variant"]], "description": descriptions[row["variant"]],
+               **{k: v for k, v in row.items() if k != "variant"}}
+        rows.append(row)
+        if progress:
+            progress(row, len(rows), len(tasks))
+
+    started = time.time()
+    interrupted = False
+    try:
+        _run_pool(tasks, jobs, done)
+    except KeyboardInterrupt:
+        interrupted = True
+        _remove_temporaries(out_dir, started)
+    rows.sort(key=lambda r: r["variant"])
+    outcome = SweepOutcome(rows, len(tasks), interrupted, out_dir, varies=varies)
+    outcome.seconds = time.perf_counter() - t0
+    outcome.workbook = write_sweep_book(book, case, outcome, jobs, run, force=True)
+    outcome.chart = write_chart(chart, case, outcome)
+    return outcome
+
+
+def _run_pool(tasks: list[Task], jobs: int, done: Callable[[dict[str, Any]], None]) -> None:
+    """Solve the tasks in `jobs` worker processes; call `done` with each row as it finishes."""
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_quiet_worker)
+    stopped = False
+    try:
+        pending: dict[Future, Task] = {pool.submit(solve_variant, t): t for t in tasks}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: pending[f].vid):
+                task = pending.pop(fut)
+                try:
+                    row = fut.result()
+                except BrokenProcessPool:
+                    row = _row(task, ERROR_STATUS, "a worker process died while solving this variant (out of memory?)")
+                done(row)
+    except KeyboardInterrupt:
+        stopped = True
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=not stopped, cancel_futures=True)
+
+
+def _context() -> mp.context.BaseContext:
+    """Fresh worker processes, started from a server that has loaded the solver modules but never run HiGHS.
+
+    Not plain fork: HiGHS keeps one thread scheduler per process, fixed at its first solve, and a child
+    forked from a process that has solved inherits it (with threads that do not exist in the child).
+    """
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _quiet_worker() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and keeps what finished, and print nothing
+    (HiGHS writes a banner to standard output)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the running worker processes now rather than after their current solve."""
+    terminate = getattr(pool, "terminate_workers", None)  # public from Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+
+
+def _remove_temporaries(out_dir: Path, since: float) -> None:
+    """A worker ended mid-write leaves its temporary file: remove those this sweep created."""
+    for tmp in out_dir.glob(f"{TEMP_PREFIX}*"):
+        try:
+            if tmp.stat().st_mtime >= since - 1:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def _row(task: Task, status: str, reason: str, **values: Any) -> dict[str, Any]:
+    row = {"variant": task.vid, "status": status, "reason": reason, **{k: None for k in KPI_COLUMNS},
+           "gap": None, "time_s": None, "result_file": None}
+    row.update(values)
+    return row
+
+
+def solve_variant(task: Task) -> dict[str, Any]:
+    """Solve one variant and write its result workbook; return its sweep row. Never raises for a failed solve."""
+    from model.console import no_plan_message
+    from model.report import write_result
+    from model.solve import solve_case
+
+    t0 = time.perf_counter()
+    try:
+        solution = solve_case(task.case, task.options)
+        if not solution.has_plan:
+            return _row(task, solution.status, no_plan_message(solution, task.options).removeprefix("no plan: "),
+                        time_s=time.perf_counter() - t0)
+        info = RunInfo(command=task.command, overrides=dict(task.options))
+        written = write_result(task.out, task.case, solution, info, force=task.force)
+    except (CaseError, RunError) as exc:
+        return _row(task, ERROR_STATUS, str(exc).replace("\n", "; "), time_s=time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - one variant's failure must not stop the sweep; its row says why
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+        return _row(task, ERROR_STATUS, f"internal error {type(exc).__name__}: {exc}{at}", time_s=time.perf_counter() - t0)
+    k = solution.kpis
+    return _row(task, solution.status, solution.message or "", time_s=time.perf_counter() - t0,
+                result_file=written.name, gap=solution.gap, **{c: k.get(c) for c in KPI_COLUMNS})
+
+
+def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None, jobs: int | None, force: bool,
+                  options: dict[str, Any], default_dir: Path) -> SweepOutcome:
+    """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
+    import click
+
+    from model.case import load_case
+
+    run = RunInfo(overrides=dict(options))
+    case = load_case(case_path)
+    for warning in case.warnings:
+        click.echo(str(warning), err=True)
+    target = out_dir or default_dir / f"{file_name(case.name, 'case')}_sweep"
+    t0 = time.perf_counter()
+
+    def progress(row: dict[str, Any], finished: int, planned: int) -> None:
+        width = len(str(planned))
+        kpi = row.get("objective_musd")
+        shown = f"objective {kpi:,.3f} USD m" if isinstance(kpi, (int, float)) else row.get("reason", "")
+        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
+                   f"{shown}", err=True)
+
+    n_jobs = jobs or default_jobs()
+    click.echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
+    outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
+    click.echo(sweep_text(outcome))
+    click.echo(f"sweep workbook: {outcome.workbook}")
+    click.echo(f"frontier chart: {outcome.chart}")
+    if outcome.interrupted:
+        click.echo(f"interrupted: {len(outcome.rows)} of {outcome.planned} variants finished and are in the sweep workbook; "
+                   "the others were not solved.", err=True)
+    return outcome
+
+
+def sweep_text(outcome: SweepOutcome) -> str:
+    """The sweep table as printed: variant, what it changes, status and the main KPIs."""
+    def num(v: Any, digits: int) -> str:
+        return f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "-"
+
+    head = ("variant", "status", "objective_musd", "public_spend_musd", "expected_shortfall_t", "funded", "changes")
+    lines = [head]
+    for r in outcome.rows:
+        lines.append((r["variant"], r["status"], num(r.get("objective_musd"), 3), num(r.get("public_spend_musd"), 3),
+                      num(r.get("expected_shortfall_t"), 1), num(r.get("projects_funded"), 0), r.get("description", "")))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head) - 1)]
+    out = ["  ".join(f"{c!s:<{w}}" for c, w in zip(line[:-1], widths)) + "  " + str(line[-1]) for line in lines]
+    return "\n".join(out)
