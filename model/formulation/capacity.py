@@ -1,0 +1,95 @@
+"""Second stage: what projects can produce (online status) and what external offers can supply."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from model.formulation.data import USD_PER_MUSD, ModelData
+from model.formulation.ledger import Ledger, affine
+
+
+def ramp_factor(j: int, ramp: int, life: int) -> float:
+    """g_p(j): 0 before online, (j+1)/(ramp+1) while ramping, 1 at full output, 0 after life."""
+    if j < 0 or j >= life:
+        return 0.0
+    return min(1.0, (j + 1) / (ramp + 1))
+
+
+def online_terms(d: ModelData, p: str, t: int, s: str) -> tuple[float, float, dict[int, tuple[float, float]]]:
+    """on[p,t,s] and 'stands' (for fixed opex) as constant parts and fid terms {τ: (g, stands)}.
+
+    on = (1 − fail)·Σ_τ fid[p,τ]·g_p(t − τ − lead − d_{p,τ,s}); a sunk committed project uses its
+    fid_year without variables; an existing one is on (1 − fail) before retire_year.
+    """
+    r = d.projects[p]
+    eff = d.effects[s]
+    avail = eff.avail.get((p, t), 1.0)
+    life, ramp = int(r["life_yr"]), int(r["ramp_yr"] or 0)
+    if r["status"] == "existing":
+        up = 1.0 if r["retire_year"] is None or t < int(r["retire_year"]) else 0.0
+        return avail * up, avail * up, {}
+    lead = int(r["lead_time_yr"])
+    if d.sunk(p):
+        j = t - int(r["fid_year"]) - lead
+        return avail * ramp_factor(j, ramp, life), avail * (0 <= j < life), {}
+    terms = {}
+    for tau in d.window[p]:
+        j = t - tau - lead - eff.delay.get((p, tau), 0)
+        g, stands = ramp_factor(j, ramp, life), float(0 <= j < life)
+        if stands:
+            terms[tau] = (avail * g, avail * stands)
+    return 0.0, 0.0, terms
+
+
+def add_production(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
+    """prod[p,t,s] ≤ capacity_p·on[p,t,s]; fixed opex in every year the project stands and has not failed;
+    var_cost·prod. prod is counted in model units of o_p (tonnes / σ_{o_p})."""
+    m.on_terms = {}
+    idx, bound = [], {}
+    fid = dict(m.fid.items())  # looked up many times below; a dict is much faster than Var.__getitem__
+    for p, r in d.projects.items():
+        sig = d.scale[r["output"]]
+        cap = float(r["capacity_tpy"]) / sig
+        opex = float(r["fixed_opex_musd_per_yr"] or 0.0)
+        for s in d.scenarios:
+            for t in d.years:
+                on_c, stand_c, terms = online_terms(d, p, t, s)
+                ledger.add_constant("fixed_opex", t, s, opex * stand_c)
+                for tau, (_, st) in terms.items():
+                    ledger.add("fixed_opex", t, s, fid[p, tau], opex * st)
+                if cap > 0 and (on_c > 0 or any(g > 0 for g, _ in terms.values())):
+                    idx.append((p, t, s))
+                    if terms:
+                        m.on_terms[p, t, s] = {tau: g for tau, (g, _) in terms.items() if g > 0}
+                    else:
+                        bound[p, t, s] = cap * on_c
+    m.prod_index = idx
+    m.prod = pyo.Var(idx, domain=pyo.NonNegativeReals, bounds=lambda m, p, t, s: (0, bound.get((p, t, s))))
+    cap_idx = list(m.on_terms)
+    prod = dict(m.prod.items())
+
+    def cap_rule(m, p, t, s):
+        cap = float(d.projects[p]["capacity_tpy"]) / d.scale[d.projects[p]["output"]]
+        return (None, affine([(1.0, prod[p, t, s])] + [(-cap * g, fid[p, tau]) for tau, g in m.on_terms[p, t, s].items()]), 0.0)
+
+    m.capacity = pyo.Constraint(cap_idx, rule=cap_rule)
+    for (p, t, s), var in prod.items():
+        r = d.projects[p]
+        ledger.add("variable_cost", t, s, var, float(r["var_cost_usd_per_t"] or 0) / USD_PER_MUSD * d.scale[r["output"]])
+
+
+def add_external_supply(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
+    """0 ≤ ext[o,m,t,s] ≤ max_t·(1 − cut_{o,m,t,s}); cost ext·price_{o,m,t}·pshock_{o,m,t,s}."""
+    bound = {}
+    for (o, mat, t), (mx, _) in d.supply.items():
+        if t not in d.delta:
+            continue
+        for s in d.scenarios:
+            ub = mx * (1.0 - d.effects[s].cut.get((o, mat, t), 0.0)) / d.scale[mat]
+            if ub > 0:
+                bound[o, mat, t, s] = ub
+    m.ext_index = list(bound)
+    m.ext = pyo.Var(m.ext_index, domain=pyo.NonNegativeReals, bounds=lambda m, *k: (0, bound[k]))
+    for (o, mat, t, s), var in m.ext.items():
+        price = d.supply[o, mat, t][1] * d.effects[s].pshock.get((o, mat, t), 1.0)
+        ledger.add("external_purchases", t, s, var, price / USD_PER_MUSD * d.scale[mat])

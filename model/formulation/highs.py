@@ -1,0 +1,170 @@
+"""Hand a Pyomo model to HiGHS in memory and read the answer back.
+
+Pyomo's `LinearStandardFormCompiler` (mixed form) turns the model into
+scipy arrays; `highspy.Highs.passModel` takes them in one call. This is much
+faster than the contrib interface, which walks the model constraint by
+constraint (DESIGN.md "Solver notes"). `columns` and `rows` map HiGHS's
+columns and rows back to Pyomo variables and constraints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
+from pyomo.common.gc_manager import PauseGC
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from model import solution as sol
+
+INF = highspy.kHighsInf
+MS = highspy.HighsModelStatus
+# HiGHS sees costs in units of USD 10,000 rather than USD million: per-tonne costs of cheap materials (e.g.
+# 30 USD/t transport = 3e-5 USD m/t) would otherwise sit near its dual tolerance (1e-7) and trigger its
+# "excessively small costs" warning; 1e3 would trigger "excessively large costs" on capex terms.
+# Objective, bound and duals are divided back on the way out.
+OBJECTIVE_SCALE = 1e2
+# HiGHS options we set, by HiGHS's own names; a misspelt name is silently ignored, so each is checked.
+OPTION_NAMES = {"mip_rel_gap": "mip_rel_gap", "time_limit_s": "time_limit", "threads": "threads",
+                "random_seed": "random_seed"}
+
+
+class TriviallyInfeasible(Exception):
+    """A constraint with no free variable left is violated (found while compiling)."""
+
+
+@dataclass
+class Outcome:
+    """The result of one HiGHS run, in the model's words."""
+
+    status: str
+    message: str
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+
+
+class HighsRun:
+    """One model in HiGHS: compile, pass, solve, and read values and duals back."""
+
+    def __init__(self, model: pyo.ConcreteModel, options: dict):
+        try:
+            with PauseGC():
+                info = LinearStandardFormCompiler().write(model, mixed_form=True)
+        except InfeasibleConstraintException as exc:  # fixed variables violate a row
+            raise TriviallyInfeasible(str(exc)) from exc
+        self.columns = info.columns
+        self.rows = info.rows
+        self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+        self.col_index = {id(v): i for i, v in enumerate(self.columns)}
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        for key, name in OPTION_NAMES.items():
+            value = options.get(key)
+            if value is not None and self.h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+                raise ValueError(f"HiGHS rejected option {name}={value!r}")
+        self._pass(info)
+
+    def _pass(self, info) -> None:
+        n, a = len(self.columns), info.A.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, a.shape[0]
+        c = info.c.toarray()[0] if info.c.shape[0] else np.zeros(n)
+        lp.col_cost_ = np.asarray(c, dtype=float) * OBJECTIVE_SCALE
+        lp.offset_ = self.offset * OBJECTIVE_SCALE  # so that HiGHS's relative gap is on the whole cost
+        lp.col_lower_ = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
+        lp.col_upper_ = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
+        sense = np.array([mult for _, mult in self.rows], dtype=int)
+        rhs = np.asarray(info.rhs, dtype=float)
+        lp.row_lower_ = np.where(sense >= 0, np.where(sense == 0, rhs, -INF), rhs)
+        lp.row_upper_ = np.where(sense <= 0, np.where(sense == 0, rhs, INF), rhs)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr
+        lp.a_matrix_.index_ = a.indices
+        lp.a_matrix_.value_ = a.data
+        self.integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
+        self.h.passModel(lp)
+        # Mark the few integer columns afterwards: a full integrality list costs one Python object per column.
+        idx = np.flatnonzero(self.integer).astype(np.int32)
+        if len(idx):
+            self.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+        self.lower, self.upper = lp.col_lower_.copy(), lp.col_upper_.copy()
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"variables": len(self.columns), "binaries": int(self.integer.sum()), "constraints": len(self.rows),
+                "nonzeros": int(self.h.getNumNz())}
+
+    def run(self) -> Outcome:
+        """Solve and map HiGHS's model status to one of model.solution's outcomes."""
+        t0 = time.perf_counter()
+        self.h.run()
+        secs = time.perf_counter() - t0
+        status = self.h.getModelStatus()
+        info = self.h.getInfo()
+        has_x = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        obj = info.objective_function_value / OBJECTIVE_SCALE if has_x else None
+        mip = self.integer.any() and not self._relaxed()
+        bound = info.mip_dual_bound / OBJECTIVE_SCALE if mip else obj
+        gap = info.mip_gap if mip and has_x else (0.0 if has_x else None)
+        if gap is not None and not math.isfinite(gap):
+            gap = None
+        if status == MS.kOptimal:
+            return Outcome(sol.OPTIMAL, "optimal plan found", obj, bound, gap, secs)
+        if status in (MS.kTimeLimit, MS.kIterationLimit, MS.kSolutionLimit, MS.kInterrupt, MS.kHighsInterrupt):
+            if has_x:
+                return Outcome(sol.TIME_LIMIT_FEASIBLE, "stopped at the time limit with a plan that may not be the best;"
+                               f" it is within {100 * (gap or 0):.3g}% of the best possible", obj, bound, gap, secs)
+            return Outcome(sol.TIME_LIMIT_NO_PLAN, "stopped at the time limit before any plan was found:"
+                           " raise time_limit_s on the Settings sheet", None, bound, None, secs)
+        if status in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
+            return Outcome(sol.INFEASIBLE, "no plan satisfies every rule of the case together (budgets, committed"
+                           " projects, dependencies, policies): relax one of them", seconds=secs)
+        if status == MS.kUnbounded:
+            return Outcome(sol.UNBOUNDED, "the cost can fall without limit: some gain (e.g. stockpile value) has no"
+                           " cap; give the stockpile a capacity_t", seconds=secs)
+        return Outcome(sol.FAILED, f"the solver stopped without a plan ({self.h.modelStatusToString(status)})",
+                       seconds=secs)
+
+    def _relaxed(self) -> bool:
+        return bool(getattr(self, "_is_relaxed", False))
+
+    def load(self) -> None:
+        """Copy the primal values into the Pyomo variables."""
+        x = self.h.getSolution().col_value
+        for v, val in zip(self.columns, x):
+            v.set_value(float(val), skip_validation=True)
+
+    def values(self) -> np.ndarray:
+        return np.asarray(self.h.getSolution().col_value, dtype=float)
+
+    def fix_columns(self, values: dict[int, float]) -> None:
+        """Fix columns (by index) at the given values."""
+        if values:
+            idx = np.fromiter(values, dtype=np.int32)
+            vals = np.fromiter(values.values(), dtype=float)
+            self.h.changeColsBounds(len(idx), idx, vals, vals)
+
+    def relax_with_integers_fixed(self) -> None:
+        """Fix every integer column at its (rounded) value and drop integrality: the LP of the chosen portfolio."""
+        x = self.values()
+        idx = np.flatnonzero(self.integer).astype(np.int32)
+        if len(idx):
+            vals = np.round(x[idx])
+            self.h.changeColsBounds(len(idx), idx, vals, vals)
+            self.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kContinuous))
+        self._is_relaxed = True
+
+    def row_duals(self) -> dict[int, float]:
+        """Dual of each constraint (by id of its ConstraintData), summing the rows it became."""
+        duals = self.h.getSolution().row_dual
+        out: dict[int, float] = {}
+        for (con, _), y in zip(self.rows, duals):
+            out[id(con)] = out.get(id(con), 0.0) + float(y) / OBJECTIVE_SCALE
+        return out
