@@ -10,7 +10,10 @@ columns and rows back to Pyomo variables and constraints.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import highspy
@@ -63,7 +66,8 @@ class HighsRun:
         self.rows = info.rows
         self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
         self.col_index = {id(v): i for i, v in enumerate(self.columns)}
-        self.h = highspy.Highs()
+        with _quiet_stdout():
+            self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
         for key, name in OPTION_NAMES.items():
             value = options.get(key)
@@ -168,3 +172,22 @@ class HighsRun:
         for (con, _), y in zip(self.rows, duals):
             out[id(con)] = out.get(id(con), 0.0) + float(y) / OBJECTIVE_SCALE
         return out
+
+
+@contextmanager
+def _quiet_stdout():
+    """Silence the process's stdout (file descriptor 1) for a moment.
+
+    HiGHS prints its banner from the Highs() constructor in C++, before any
+    option can turn logging off; the CLI's stdout is for the planner's summary.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
