@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from model import schema as S
-from model.casewriter import safe_cell, save_workbook
+from model.casewriter import fill_sheet, save_workbook
 
 DATA = ROOT / "data"
 CASES = ROOT / "cases"
@@ -232,13 +232,7 @@ def write_book(path: Path, settings: list[Mapping[str, Any]], sheets: Mapping[st
         if not first:
             ws = wb.create_sheet(sheet)
         first = False
-        cols = ["key", "value", "source"] if sheet == "Settings" else _columns(sheet, rows)
-        for j, c in enumerate(cols, start=1):
-            ws.cell(row=1, column=j, value=c)
-        for i, r in enumerate(rows, start=2):
-            for j, c in enumerate(cols, start=1):
-                if r.get(c) is not None:
-                    safe_cell(ws, i, j, r[c])
+        fill_sheet(ws, ["key", "value", "source"] if sheet == "Settings" else _columns(sheet, rows), rows)
         ws.freeze_panes = "A2"
     return save_workbook(wb, path)
 

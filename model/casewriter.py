@@ -51,15 +51,18 @@ def write_case(path: str | Path, settings: Mapping[str, Any], sheets: Mapping[st
         ws.append([k, v])
     for name, rows in sheets.items():
         rows = list(rows)
-        ws = wb.create_sheet(name)
-        cols = _columns(name, rows)
-        for j, c in enumerate(cols, start=1):
-            ws.cell(row=1, column=j, value=c)
-        for i, r in enumerate(rows, start=2):
-            for j, c in enumerate(cols, start=1):
-                if r.get(c) is not None:
-                    safe_cell(ws, i, j, r[c])
+        fill_sheet(wb.create_sheet(name), _columns(name, rows), rows)
     return save_workbook(wb, path)
+
+
+def fill_sheet(ws, columns: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Write a header row of `columns`, then one row per record; blanks stay empty, text stays text."""
+    for j, c in enumerate(columns, start=1):
+        ws.cell(row=1, column=j, value=c)
+    for i, r in enumerate(rows, start=2):
+        for j, c in enumerate(columns, start=1):
+            if r.get(c) is not None:
+                safe_cell(ws, i, j, r[c])
 
 
 def save_workbook(wb: Workbook, path: str | Path) -> Path:
