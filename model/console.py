@@ -15,7 +15,7 @@ import click
 
 from model.outfile import check_output, file_name
 from model.problems import RunError
-from model.solution import INFEASIBLE, TIME_LIMIT_FEASIBLE, TIME_LIMIT_NO_PLAN, UNBOUNDED, Solution
+from model.solution import FAILED, INFEASIBLE, TIME_LIMIT_FEASIBLE, TIME_LIMIT_NO_PLAN, UNBOUNDED, Solution, unmet_demand
 
 
 class Progress:
@@ -74,15 +74,18 @@ def no_plan_message(solution: Solution, overrides: dict[str, Any] | None = None)
     elif solution.status == TIME_LIMIT_NO_PLAN:
         limit = (overrides or {}).get("time_limit_s") or solution.options.get("time_limit_s")
         shown = f" ({limit:g} s)" if isinstance(limit, (int, float)) else ""
-        text = f"the time limit{shown} ran out before any plan was found; allow more time with --time-limit{detail}"
+        text = (f"the time limit{shown} ran out before any plan was found; allow more time with --time-limit "
+                "(or time_limit_s on the Settings sheet), or accept a larger gap with --mip-rel-gap")
     else:
-        text = f"the solver failed ({solution.status}){detail}"
+        text = "the solver failed" + ("" if solution.status == FAILED else f" ({solution.status})") + detail
     return f"no plan: {text}. No result workbook was written."
 
 
 def _num(value: Any, unit: str = "", digits: int = 2) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "n/a"
+    if abs(value) < 0.5 * 10**-digits:
+        value = 0.0  # a solver's -1e-12 would print as -0.00
     return f"{value:,.{digits}f}" + (f" {unit}" if unit else "")
 
 
@@ -118,4 +121,14 @@ def summary_text(name: str, solution: Solution, total_s: float, write_s: float |
         shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
         lines.append(f"NOT PROVEN OPTIMAL: the time limit stopped the solver; the best plan may cost up to {shown} less "
                      "than this one. Allow more time with --time-limit to close the gap.")
-    return "\n".join(lines)
+    return "\n".join(lines + unmet_demand_text(solution))
+
+
+def unmet_demand_text(solution: Solution) -> list[str]:
+    """The largest unmet member demands, one per line under a heading; nothing when all demand is met."""
+    sentences, total = unmet_demand(solution)
+    if not sentences:
+        return []
+    which = f"the largest {len(sentences)} of {total}" if total > len(sentences) else f"all {total}"
+    heading = f"UNMET DEMAND, {which} (every shortfall is on the result's Supply sheet, column shortfall_t):"
+    return [heading, *(f"  - {s}" for s in sentences)]

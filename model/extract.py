@@ -31,6 +31,7 @@ def extract(m, outcome, duals: dict[int, float]) -> Solution:
                  stockpiles=_stockpiles(m, d), stockpile_values=_stockpile_values(m, d, duals),
                  dependence=_dependence(m, d), scenarios=scen)
     s.kpis = _kpis(d, s, costs, cvar)
+    s.shortfall_penalty = {mat: float(r["shortfall_penalty_usd_per_t"]) for mat, r in d.materials.items()}
     return s
 
 

@@ -42,6 +42,7 @@ from model import report_charts as charts
 from model import report_sheets as sheets
 from model.case import Case
 from model.outfile import atomic_write, check_output
+from model.problems import RunError
 from model.report_manifest import manifest_rows, summary_rows
 from model.solution import Solution
 
@@ -108,6 +109,10 @@ def write_result(out: str | Path, case: Case, solution: Solution, run: RunInfo |
         if progress:
             progress(f"saving {out.name}")
         atomic_write(out, wb.save)
+    except OSError as exc:  # the sheets stream to temporary files first: a full disk shows here, not only on saving
+        _discard(wb)
+        raise RunError(f"cannot write {out}: {exc.strerror or exc} (while writing its sheets); nothing was written"
+                       ) from None
     except BaseException:
         _discard(wb)
         raise

@@ -15,7 +15,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from model import __version__
-from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution
+from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution, unmet_demand
 
 if TYPE_CHECKING:
     from model.case import Case
@@ -77,6 +77,7 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
         rows += [("objective breakdown", str(c), v, "USD m") for c, v in zip(bd["component"], bd["value_musd"])]
         rows.append(("objective breakdown", "total", float(bd["value_musd"].sum()), "USD m"))
     rows += [("kpi", KPI_WORDS.get(k, k), v, unit_of(k)) for k, v in solution.kpis.items()]
+    rows += _unmet_rows(solution)
     timings = {**solution.timings, "write_s": build_s}
     rows += [("time", k, v, "s") for k, v in timings.items()]
     rows += [("model size", k, v, "") for k, v in solution.sizes.items()]
@@ -86,6 +87,16 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
              ("note", "write_s", "time to build the workbook; saving it follows", "")]
     rows += [("chart", "chart", title, "") for title in drawn]
     return rows, [UNIT_FORMATS.get(r[3]) for r in rows]
+
+
+def _unmet_rows(solution: Solution) -> list[tuple]:
+    """The largest unmet member demands, as the console prints them: section 'unmet demand', items 1, 2, ..."""
+    sentences, total = unmet_demand(solution)
+    if not sentences:
+        return []
+    shown = f"the largest {len(sentences)} of {total}" if total > len(sentences) else f"all {total}"
+    return [("unmet demand", "shown", f"{shown}; every shortfall is on the Supply sheet, column shortfall_t", ""),
+            *(("unmet demand", str(i), s, "") for i, s in enumerate(sentences, start=1))]
 
 
 def _version(package: str) -> str:
