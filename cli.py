@@ -10,6 +10,7 @@ import click
 
 from model import __version__
 from model.problems import EXIT_ERRORS, CaseError, RunError
+from model.schema import MAX_THREADS
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CASE = ROOT / "cases" / "base.xlsx"
@@ -93,7 +94,7 @@ def new(path: Path, force: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
 @click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap at which to stop (overrides Settings).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
-@click.option("--threads", type=click.IntRange(min=1), help="Solver threads.")
+@click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), help="Solver threads.")
 @click.option("--seed", type=click.IntRange(min=0), help="Solver random seed.")
 @planner_errors
 def solve(case: Path | None, out: Path | None, force: bool, mip_rel_gap: float | None, time_limit: float | None,

@@ -46,9 +46,7 @@ def write_case(path: str | Path, settings: Mapping[str, Any], sheets: Mapping[st
     wb = Workbook()
     ws = wb.active
     ws.title = "Settings"
-    ws.append(["key", "value"])
-    for k, v in settings.items():
-        ws.append([k, v])
+    fill_sheet(ws, ["key", "value"], [{"key": k, "value": v} for k, v in settings.items()])
     for name, rows in sheets.items():
         rows = list(rows)
         fill_sheet(wb.create_sheet(name), _columns(name, rows), rows)

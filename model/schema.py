@@ -107,6 +107,9 @@ DISRUPTION_KINDS = ("supply_cut", "price_shock", "demand_shock", "project_delay"
 
 C = Column
 
+# HiGHS aborts the whole process when asked for absurdly many threads (100,000 crashed it; 10,000 did not).
+MAX_THREADS = 1024
+
 SETTINGS_KEYS: tuple[Column, ...] = (
     C("case_name", TEXT, "Short name of the case; names the result file."),
     C("description", TEXT, "What this case is about."),
@@ -119,7 +122,7 @@ SETTINGS_KEYS: tuple[Column, ...] = (
     C("cvar_alpha", NUMBER, "CVaR confidence level.", default=0.9, min=0, max=1, max_open=True),
     C("mip_rel_gap", NUMBER, "Relative MIP gap at which HiGHS stops.", default=1e-4, min=0),
     C("time_limit_s", NUMBER, "Solver time limit in seconds (blank = none).", unit="s", min=0, min_open=True),
-    C("threads", INTEGER, "Solver threads (blank = HiGHS's default).", min=1),
+    C("threads", INTEGER, "Solver threads (blank = HiGHS's default).", min=1, max=MAX_THREADS),
     C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0),
 )
 
