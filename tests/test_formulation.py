@@ -278,3 +278,15 @@ def test_mean_value_scenario_weights_each_row_by_its_probability():
     assert e.delay[("p", 2026)] == 1
     assert e.avail[("q", 2026)] == pytest.approx(0.7)
     assert not e.blocked("X", "US", "mag", 2026) and e.blocked("Y", "US", "mag", 2026)
+
+
+def test_solves_with_different_thread_counts_in_one_process(make_case):
+    """HiGHS fixes its thread scheduler at the first solve in a process; later solves with another count still solve."""
+    from model.case import load_case
+    from model.solve import solve_case
+    from tests.conftest import minimal_sheets
+
+    case = load_case(make_case(**minimal_sheets()))
+    objectives = [solve_case(case, {"threads": n, "evpi_vss": False}) for n in (2, 1, 2)]
+    assert [s.status for s in objectives] == ["optimal"] * 3
+    assert len({round(s.objective, 9) for s in objectives}) == 1

@@ -107,6 +107,7 @@ class HighsRun:
 
     def run(self) -> Outcome:
         """Solve and map HiGHS's model status to one of model.solution's outcomes."""
+        _match_scheduler(self.h.getOptionValue("threads"))
         t0 = time.perf_counter()
         self.h.run()
         secs = time.perf_counter() - t0
@@ -172,6 +173,22 @@ class HighsRun:
         for (con, _), y in zip(self.rows, duals):
             out[id(con)] = out.get(id(con), 0.0) + float(y) / OBJECTIVE_SCALE
         return out
+
+
+_scheduler_threads: list[int] = []  # the thread count HiGHS's process-wide scheduler was started with
+
+
+def _match_scheduler(threads: int) -> None:
+    """Restart HiGHS's process-wide thread scheduler when a solve asks for another thread count.
+
+    The scheduler is fixed at the first solve in a process; a later solve with
+    a different `threads` otherwise ends with no plan ("Not Set").
+    """
+    if _scheduler_threads and _scheduler_threads[0] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads.clear()
+    if not _scheduler_threads:
+        _scheduler_threads.append(threads)
 
 
 @contextmanager
