@@ -4,7 +4,7 @@
 
 Prints, per size: variables, binaries, constraints, nonzeros, and the seconds
 spent reading the workbook, building the Pyomo model, handing it to HiGHS,
-solving, and writing the result workbook (when model.report is present).
+solving, and writing the result workbook (when model.results.write is present).
 `--contrib` also times the hand-over through Pyomo's contrib HiGHS interface
 on the same model, for comparison with the standard-form compiler used here.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic import write_synthetic
-from model.case import load_case
-from model.extract import extract
+from model.case.load import load_case
 from model.formulation import build_model
-from model.formulation.highs import HighsRun
+from model.solve.extract import extract
+from model.solve.highs import HighsRun
 
 SIZES = {  # projects, materials, regions, years, scenarios
     "tiny": {"n_projects": 10, "n_materials": 4, "n_regions": 6, "n_years": 10, "n_scenarios": 2},
@@ -68,7 +68,7 @@ def bench(name: str, size: dict, folder: Path, options: dict, contrib: bool) -> 
 
 def _write(case, model, run, out, path: Path) -> float | None:
     try:
-        from model.report import write_result
+        from model.results.write import write_result
     except ImportError:
         return None
     if not out.status.startswith(("optimal", "time limit, plan")):

@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from openpyxl import Workbook
 
-from model import schema as S
-from model.case import build_case, load_case
+from model.case import schema as S
+from model.case.load import build_case, load_case
+from model.case.reader import read_case
+from model.case.validate import validate
 from model.problems import Problems
-from model.reader import read_case
-from model.validate import validate
-from model.xlsx import read_book
+from model.workbook.read import read_book
 
 START, YEARS = 2026, 25
 

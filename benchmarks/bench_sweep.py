@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic import write_synthetic
-from model.case import load_case
-from model.sweep import run_sweep
+from model.case.load import load_case
+from model.sweep.engine import run_sweep
 
 SIZES = {  # projects, materials, regions, years, scenarios
     "micro": {"n_projects": 8, "n_materials": 3, "n_regions": 5, "n_years": 8, "n_scenarios": 2},

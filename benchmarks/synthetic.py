@@ -1,6 +1,6 @@
 """Synthetic cases of a chosen size, for benchmarks and tests.
 
-`synthetic_sheets(...)` returns (settings, sheets) for `model.casewriter.write_case`:
+`synthetic_sheets(...)` returns (settings, sheets) for `model.case.writer.write_case`:
 value chains ore → oxide → metal (the last chain has a small by-product
 yield, like gallium from alumina), members, partners and concern regions,
 existing plants mostly in concern regions, candidate projects in members and
@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from model.casewriter import write_case
+from model.case.writer import write_case
 
 KINDS = ("supply_cut", "price_shock", "demand_shock", "project_delay", "project_fail", "route_block")
 

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from model import schema as S
-from model.casewriter import fill_sheet, save_workbook
+from model.case import schema as S
+from model.case.writer import fill_sheet, save_workbook
 
 DATA = ROOT / "data"
 CASES = ROOT / "cases"

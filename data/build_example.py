@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from model.schema import SETTINGS_KEYS
-from model.template import write_documented_case
+from model.case.schema import SETTINGS_KEYS
+from model.case.template import write_documented_case
 
 START, END, BAN_YEAR = 2026, 2033, 2029
 YEARS = range(START, END + 1)

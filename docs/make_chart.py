@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from model.resultbook import read_result
+from model.results.read import read_result
 
 SOURCES = [  # column, label, colour
     ("from_projects_t", "allied projects", "#1b7837"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model.casewriter import write_case
+from model.case.writer import write_case
 
 ROOT = Path(__file__).resolve().parents[1]
 

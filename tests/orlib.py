@@ -44,7 +44,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.casewriter import write_case
+from model.case.writer import write_case
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COST_UNIT_USD = 1000.0  # one OR-Library cost unit, in USD

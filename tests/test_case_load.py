@@ -9,8 +9,8 @@ import pytest
 from conftest import minimal_sheets
 from fixtures.make_broken import OUT
 
-from model import schema as S
-from model.case import Case, build_case, check_case, load_case
+from model.case import schema as S
+from model.case.load import Case, build_case, check_case, load_case
 from model.problems import CaseError
 
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import cli
-from model import solve as solve_module
 from model.solution import INFEASIBLE, TIME_LIMIT_FEASIBLE, TIME_LIMIT_NO_PLAN, Solution
+from model.solve import solver as solve_module
 from tests.conftest import minimal_sheets, run_cli
 from tests.test_report import hand_solution, records
 

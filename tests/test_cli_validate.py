@@ -31,7 +31,7 @@ def test_warnings_alone_exit_0_and_are_printed():
 def test_errors_exit_1_errors_first_then_warnings_then_one_count_line(tmp_path):
     from conftest import minimal_sheets
 
-    from model.casewriter import write_case
+    from model.case.writer import write_case
 
     sheets = minimal_sheets()
     sheets["Regions"].append({"region": "JP", "bloc": "ally", "member": "Y"})  # warning: member without demand
@@ -82,7 +82,7 @@ def test_validate_never_modifies_the_input(name, tmp_path):
 
 def test_checking_never_modifies_any_fixture(tmp_path):
     """In-process, every fixture: reading and validating leaves the bytes and the folder as they were."""
-    from model.case import check_case
+    from model.case.load import check_case
     from model.problems import UnreadableFile
 
     for src in sorted(OUT.iterdir()):
@@ -97,7 +97,7 @@ def test_checking_never_modifies_any_fixture(tmp_path):
 
 
 def test_a_variant_and_its_base_are_left_untouched(tmp_path):
-    from model.casewriter import write_case
+    from model.case.writer import write_case
 
     base = shutil.copy(OUT / "good.xlsx", tmp_path / "good.xlsx")
     variant = write_case(tmp_path / "variant.xlsx", {"base_case": "good.xlsx"}, {})

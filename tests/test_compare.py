@@ -8,12 +8,12 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
 import cli
-from model.case import load_case
-from model.compare import compare_results, difference
-from model.comparebook import GREEN, write_comparison
-from model.report import write_result
-from model.resultbook import read_result, read_results
-from model.solve import solve_case
+from model.case.load import load_case
+from model.results.compare import compare_results, difference
+from model.results.comparebook import GREEN, write_comparison
+from model.results.read import read_result, read_results
+from model.results.write import write_result
+from model.solve.solver import solve_case
 from tests.test_sweep import SETTINGS, grant_case
 
 
@@ -21,7 +21,7 @@ from tests.test_sweep import SETTINGS, grant_case
 def runs(tmp_path_factory):
     """Result workbooks of the grant case (tests/test_sweep.grant_case) with budget 3 (nothing funded, 30 t short)
     and budget 6 (plant funded in 2026 with 5 USD m of aid), and of a one-year-longer horizon."""
-    from model.casewriter import write_case
+    from model.case.writer import write_case
 
     folder = tmp_path_factory.mktemp("runs")
     out = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from model import schema as S
+from model.case import schema as S
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ def _load(path: Path):
 
 
 def test_schema_page_is_generated_from_the_schema():
-    """docs/schema.md is exactly what docs/make_schema.py writes: rerun it after changing model/schema.py."""
+    """docs/schema.md is exactly what docs/make_schema.py writes: rerun it after changing model/case/schema.py."""
     assert (ROOT / "docs" / "schema.md").read_text(encoding="utf-8") == _load(ROOT / "docs" / "make_schema.py").page()
 
 

@@ -7,8 +7,8 @@ import importlib.util
 import openpyxl
 import pytest
 
-from model import schema as S
-from model.case import check_case, load_case
+from model.case import schema as S
+from model.case.load import check_case, load_case
 from tests.conftest import ROOT, run_cli
 
 EXAMPLE = ROOT / "cases" / "example.xlsx"

@@ -8,11 +8,11 @@ import pytest
 
 from benchmarks.synthetic import synthetic_sheets
 from model import solution as sol
-from model.case import load_case
+from model.case.load import load_case
 from model.formulation import build_model, first_stage_vars
 from model.formulation.data import build_data
-from model.formulation.highs import HighsRun
-from model.solve import solve_case, solve_model, solver_options
+from model.solve.highs import HighsRun
+from model.solve.solver import solve_case, solve_model, solver_options
 
 REL = 1e-6
 
@@ -282,8 +282,8 @@ def test_mean_value_scenario_weights_each_row_by_its_probability():
 
 def test_solves_with_different_thread_counts_in_one_process(make_case):
     """HiGHS fixes its thread scheduler at the first solve in a process; later solves with another count still solve."""
-    from model.case import load_case
-    from model.solve import solve_case
+    from model.case.load import load_case
+    from model.solve.solver import solve_case
     from tests.conftest import minimal_sheets
 
     case = load_case(make_case(**minimal_sheets()))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model.case import load_case
+from model.case.load import load_case
 
 Y = 2026
 BASE = {"discount_rate": 0, "mcpf": 0, "mip_rel_gap": 1e-9}
@@ -29,7 +29,7 @@ X = {"region": "X", "bloc": "partner", "member": "N"}
 
 def solve(path):
     """Load and solve a case; it must reach a proven optimum."""
-    from model.solve import solve_case
+    from model.solve.solver import solve_case
 
     sol = solve_case(load_case(path))
     assert sol.status == "optimal", f"{sol.status}: {sol.message}"

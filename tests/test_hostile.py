@@ -220,7 +220,7 @@ def test_sheets_together_over_the_book_limit_are_refused(tmp_path):
 
 def test_hidden_rows_and_columns_are_read_like_any_other():
     """The documented choice: hidden rows still count (with a warning), so the hidden project is in the case."""
-    from model.case import load_case
+    from model.case.load import load_case
 
     case = load_case(FIXTURES / "hidden_parts.xlsx")
     assert list(case.projects["project"]) == ["old", "oxo"]  # row 3 is hidden
@@ -229,7 +229,7 @@ def test_hidden_rows_and_columns_are_read_like_any_other():
 
 
 def test_identifier_with_surrounding_spaces_is_trimmed():
-    from model.case import load_case
+    from model.case.load import load_case
 
     case = load_case(FIXTURES / "lookalike_ids.xlsx")
     assert case.projects["region"].iloc[0] == "US"
@@ -237,7 +237,7 @@ def test_identifier_with_surrounding_spaces_is_trimmed():
 
 
 def test_macro_workbook_data_is_read():
-    from model.case import load_case
+    from model.case.load import load_case
 
     case = load_case(FIXTURES / "macro.xlsm")
     assert list(case.projects["project"]) == ["old", "oxo"]
@@ -255,7 +255,7 @@ def test_measured_extent_matches_what_calamine_reads(tmp_path, xml):
     """The extent measured before reading (fast and slow paths alike) is exactly calamine's, from A1."""
     import python_calamine
 
-    from model.xlsx_scan import sheet_extent as _extent
+    from model.workbook.scan import sheet_extent as _extent
 
     parts = mh.base_parts()
     part = mh.SHEET_PART["Regions"]

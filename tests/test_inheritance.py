@@ -13,8 +13,8 @@ import shutil
 import pytest
 from fixtures.make_broken import OUT, good_case, good_settings
 
-from model.case import check_case, load_case
-from model.casewriter import write_case
+from model.case.load import check_case, load_case
+from model.case.writer import write_case
 from model.problems import CaseError
 
 

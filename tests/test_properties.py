@@ -16,7 +16,7 @@ import random
 import pandas as pd
 import pytest
 
-from model.case import load_case
+from model.case.load import load_case
 
 SEEDS = range(8)
 # The objective's parts, as Solution's docstring names them; none of them is a total.
@@ -80,8 +80,8 @@ def random_case(seed: int, *, budget_scale: float = 1.0, drop: str | None = None
 
 def solve(tmp_path, name: str, settings: dict, sheets: dict, evpi_vss: bool = True):
     """Write, load and solve a generated case; it must reach a proven optimum."""
-    from model.casewriter import write_case
-    from model.solve import solve_case
+    from model.case.writer import write_case
+    from model.solve.solver import solve_case
 
     sol = solve_case(load_case(write_case(tmp_path / f"{name}.xlsx", settings, sheets)), {"evpi_vss": evpi_vss})
     assert sol.status == "optimal", f"{name}: {sol.status}: {sol.message}"

@@ -28,10 +28,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from model.case import load_case
-from model.console import summary_text
+from model.case.load import load_case
+from model.commands import summary_text
 from model.solution import OPTIMAL, Solution, unmet_demand
-from model.solve import solve_case
+from model.solve.solver import solve_case
 from tests.conftest import ROOT, minimal_sheets, run_cli
 
 EXAMPLE = ROOT / "cases" / "example.xlsx"

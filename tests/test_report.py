@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from model import outfile, report
-from model.case import load_case
+from model.case.load import load_case
 from model.problems import RunError
-from model.report import RunInfo, write_result
+from model.results import write as report
+from model.results.write import RunInfo, write_result
 from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution
+from model.workbook import outfile
 from tests.conftest import minimal_sheets
 
 YEARS = (2026, 2027)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from model.case import check_case, load_case
-from model.casewriter import write_case
-from model.solve import solve_case
+from model.case.load import check_case, load_case
+from model.case.writer import write_case
+from model.solve.solver import solve_case
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "cases"

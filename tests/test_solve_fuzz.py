@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from model import schema as S
+from model.case import schema as S
 from model.solution import HAS_PLAN
 from tests.conftest import ROOT, run_cli
 

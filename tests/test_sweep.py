@@ -10,14 +10,14 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import cli
-from model.case import load_case
-from model.outfile import TEMP_PREFIX
+from model.case.load import load_case
 from model.problems import RunError
-from model.resultbook import read_result
-from model.solve import solve_case
-from model.sweep import run_sweep
-from model.sweepbook import frontier, point_labels
-from model.sweepspec import apply_variant, parse_varies, plan, variants
+from model.results.read import read_result
+from model.solve.solver import solve_case
+from model.sweep.book import frontier, point_labels
+from model.sweep.engine import run_sweep
+from model.sweep.vary import apply_variant, parse_varies, plan, variants
+from model.workbook.outfile import TEMP_PREFIX
 
 YEARS = (2026, 2027, 2028)
 SETTINGS = {"start_year": 2026, "end_year": 2028, "case_name": "grant"}

@@ -9,11 +9,11 @@ import openpyxl
 import pytest
 from openpyxl.workbook.workbook import Workbook
 
-from model import schema as S
-from model.case import check_case
-from model.casewriter import write_case
+from model.case import schema as S
+from model.case.load import check_case
+from model.case.template import LIST_ROWS, MAX_LIST_CHARS, new_case, sheet_columns
+from model.case.writer import write_case
 from model.problems import RunError
-from model.template import LIST_ROWS, MAX_LIST_CHARS, new_case, sheet_columns
 from tests.conftest import minimal_sheets, run_cli
 
 

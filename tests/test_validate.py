@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from fixtures.make_broken import BROKEN, OUT, WARNING_ONLY, build
 
-from model import schema as S
-from model.case import check_case
-from model.cells import expected_text, parse_value
+from model.case import schema as S
+from model.case.cells import expected_text, parse_value
+from model.case.load import check_case
 from model.problems import UnreadableFile
 
 BROKEN_DIR = OUT
@@ -111,7 +111,7 @@ WARNINGS = {
                                     "committed project with fid_year from start_year on, stands in an eligible region (found 'EU')",
 }
 
-# files that cannot be read at all -> words the message must contain (model/xlsx.py words the rest)
+# files that cannot be read at all -> words the message must contain (model/workbook/read.py words the rest)
 UNREADABLE = {
     "not_an_xlsx.xlsx": ("not an Excel workbook", "save it as 'Excel Workbook (.xlsx)'"),
     "password_protected.xlsx": ("password",),

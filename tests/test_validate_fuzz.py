@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from cli import main
-from model import schema as S
-from model.case import check_case, load_case
+from model.case import schema as S
+from model.case.load import check_case, load_case
 from model.problems import CaseError, UnreadableFile
 
 Raw = dict[str, list[list]]  # sheet -> rows of cell values, the first row the headers
@@ -160,7 +160,7 @@ ALL_COLUMNS = [c for sheet in S.SHEETS for c in sheet.columns] + list(S.SETTINGS
 @given(col=st.sampled_from(ALL_COLUMNS), value=VALUES)
 def test_fast_cell_parser_agrees_with_the_reference_parser(col, value):
     """The reader's per-column fast path gives exactly what parse_value gives, problems included."""
-    from model.cells import parse_value, parser
+    from model.case.cells import parse_value, parser
 
     fast, slow = parser(col)(value), parse_value(col, value)
     if isinstance(slow[0], float) and math.isnan(slow[0]):

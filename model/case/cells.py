@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from model import schema as S
+from model.case import schema as S
 
 MAX_ABS_NUMBER = 1e15  # larger magnitudes are typing slips, and overflow the solver
 EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}

@@ -5,7 +5,7 @@ Supply, Stockpiles, Dependence and Scenarios (each a header row at A1 and
 records below, continued on `<name>_2`, ... when longer than one Excel sheet)
 and a key/value Manifest whose `minplan_result_version` says which layout it
 follows. `read_result` reads one through the same guarded reader as case
-workbooks (model.xlsx: zip size checks, nothing run) and says plainly what a
+workbooks (model.workbook.read: zip size checks, nothing run) and says plainly what a
 file is when it is not a result: a case workbook, a sweep workbook, a
 comparison, another workbook, a CSV, a missing file.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from model.problems import CaseError, RunError
-from model.xlsx import RawSheet, check_archive, read_book, scan_parts, sheet_parts
+from model.workbook.read import RawSheet, check_archive, read_book, scan_parts, sheet_parts
 
 READABLE_VERSIONS = ("1",)  # result layouts this module understands
 TABLES = ("Summary", "Portfolio", "Funding", "Supply", "Stockpiles", "Dependence", "Scenarios")

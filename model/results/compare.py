@@ -7,7 +7,7 @@ projects still compare: tables are outer-joined on their keys, a value a run
 does not have is blank, and `notes` says what could not be aligned.
 `warnings` says when the runs came from different minplan versions or from
 different base data (the SHA-256 of the root file of each case's
-inheritance chain). model.comparebook writes the comparison workbook.
+inheritance chain). model.results.comparebook writes the comparison workbook.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from model.report_charts import SUPPLY_SOURCES, expected
-from model.resultbook import ResultBook
+from model.results.charts import SUPPLY_SOURCES, expected
+from model.results.read import ResultBook
 
 ALWAYS_SHOWN = ("from_projects_t", "shortfall_t")  # supply sources shown even when zero in every year
 REL_ZERO = 1e-9  # differences smaller than this, relative to the values, are shown as zero
@@ -28,7 +28,7 @@ REL_ZERO = 1e-9  # differences smaller than this, relative to the values, are sh
 
 @dataclass
 class Comparison:
-    """The comparison as plain tables (see model.comparebook for the sheets they become)."""
+    """The comparison as plain tables (see model.results.comparebook for the sheets they become)."""
 
     labels: list[str]
     kpis: pd.DataFrame

@@ -1,7 +1,7 @@
 """What the case template says: the Overview text and its example rows.
 
 The Overview's sheet list and the header comments are generated from
-`model.schema`; only the prose that explains how a case works is written
+`model.case.schema`; only the prose that explains how a case works is written
 here. The example rows form a tiny case that validates clean, so a planner
 sees the shape of every sheet before replacing them.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model import schema as S
+from model.case import schema as S
 
 TITLE = "minplan case workbook"
 

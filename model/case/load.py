@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model import schema as S
+from model.case import schema as S
+from model.case.reader import MergedCase, read_case
+from model.case.validate import validate
 from model.problems import ERROR, CaseError, Problem, Problems
-from model.reader import MergedCase, read_case
-from model.validate import validate
 
 if TYPE_CHECKING:  # pandas is imported when a Case is built, so `minplan validate` starts quickly
     import pandas as pd

@@ -20,14 +20,14 @@ import pandas as pd
 from openpyxl import Workbook
 
 from model import __version__
-from model import report_sheets as sheets
-from model.outfile import atomic_write, check_output
-from model.report import RunInfo
-from model.sweepspec import Vary, row_mask
+from model.results.write import RunInfo
+from model.sweep.vary import Vary, row_mask
+from model.workbook import sheets as sheets
+from model.workbook.outfile import atomic_write, check_output
 
 if TYPE_CHECKING:
-    from model.case import Case
-    from model.sweep import SweepOutcome
+    from model.case.load import Case
+    from model.sweep.engine import SweepOutcome
 
 SWEEP_VERSION = "1"  # the Manifest key `minplan_sweep_version` marks a sweep workbook
 X_KPI, Y_KPI = "public_spend_musd", "expected_shortfall_t"

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from model import solution as sol
-from model.extract import extract
 from model.formulation import build_model, first_stage_vars
-from model.formulation.highs import HighsRun, Outcome, TriviallyInfeasible
 from model.solution import Solution
+from model.solve.extract import extract
+from model.solve.highs import HighsRun, Outcome, TriviallyInfeasible
 
 OPTION_KEYS = ("mip_rel_gap", "time_limit_s", "threads", "random_seed")
 

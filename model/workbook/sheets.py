@@ -18,7 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.utils import get_column_letter
 
-from model.outfile import is_formula_like, out_cell, safe_value
+from model.workbook.outfile import is_formula_like, out_cell, safe_value
 
 EXCEL_MAX_ROWS = 1_048_576  # rows per sheet in Excel, header included
 MAX_SHEET_NAME = 31

@@ -18,9 +18,9 @@ from model import __version__
 from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution, unmet_demand
 
 if TYPE_CHECKING:
-    from model.case import Case
-    from model.report import RunInfo
-    from model.report_sheets import TableNotes
+    from model.case.load import Case
+    from model.results.write import RunInfo
+    from model.workbook.sheets import TableNotes
 
 UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0.0##", "USD/t": "#,##0.00"}
 

@@ -1,6 +1,6 @@
 """Reading case workbooks safely: a planner's file may be broken in every way a spreadsheet can be.
 
-`read_book` first has model.xlsx_scan check the file, its archive and its XML
+`read_book` first has model.workbook.scan check the file, its archive and its XML
 parts (what is not a workbook, zip bombs, XML entity tricks, sheets too large
 for memory: each refused with a message, exit 2), then reads cell values with
 python-calamine (a Rust reader, far faster than openpyxl here; it expands no
@@ -30,7 +30,7 @@ from pathlib import Path
 import python_calamine
 
 from model.problems import Problems, UnreadableFile
-from model.xlsx_scan import (  # noqa: F401  (limits re-exported for callers of this module)
+from model.workbook.scan import (  # noqa: F401  (limits re-exported for callers of this module)
     MAX_BOOK_CELLS,
     MAX_SHEET_CELLS,
     MAX_UNPACKED_BYTES,

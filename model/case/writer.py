@@ -2,7 +2,7 @@
 
 Writes plain sheets: one header row, one record per row. Text that starts
 with '=', '+', '-' or '@' is stored as text, never as a formula. The richer,
-documented template is `model.template`.
+documented template is `model.case.template`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from model import schema as S
-from model.outfile import atomic_write
+from model.case import schema as S
+from model.workbook.outfile import atomic_write
 
 FORMULA_START = ("=", "+", "-", "@")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
 
-from model.outfile import out_cell
+from model.workbook.outfile import out_cell
 
 MAX_SERIES = 10  # lines or stacks per chart; the rest are left out and the title says so
 MAX_SUPPLY_CHARTS = 4  # member/material pairs with the largest demand get a supply-mix chart

@@ -4,7 +4,7 @@
 `write_documented_case(path, settings, sheets)` writes any case (such as the
 shipped example) with the same layout. Everything a planner reads in the
 workbook (the sheet list, each header's comment, each dropdown) is generated
-from `model.schema`, so it cannot drift from what the reader accepts.
+from `model.case.schema`, so it cannot drift from what the reader accepts.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from model import schema as S
-from model.casewriter import safe_cell
-from model.outfile import atomic_write
+from model.case import schema as S
+from model.case.template_content import EXAMPLE_ROWS, EXAMPLE_SETTINGS, EXAMPLE_SOURCE, overview_rows
+from model.case.writer import safe_cell
 from model.problems import RunError
-from model.template_content import EXAMPLE_ROWS, EXAMPLE_SETTINGS, EXAMPLE_SOURCE, overview_rows
+from model.workbook.outfile import atomic_write
 
 LIST_ROWS = 1000  # rows covered by dropdowns, and rows of a referenced sheet offered in them
 MAX_LIST_CHARS = 255  # Excel's limit on a dropdown typed as a literal list

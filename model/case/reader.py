@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model import schema as S
-from model.cells import MAX_ABS_NUMBER, closest, did_you_mean, expected_text, parse_value, parser
+from model.case import schema as S
+from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, expected_text, parse_value, parser
 from model.problems import Problems, UnreadableFile
-from model.xlsx import RawBook, RawSheet, read_book
+from model.workbook.read import RawBook, RawSheet, read_book
 
 __all__ = ["MAX_ABS_NUMBER", "CaseFile", "MergedCase", "Record", "closest", "did_you_mean", "expected_text",
-           "parse_value", "read_case", "read_case_file"]  # cell parsing lives in model.cells, re-exported here
+           "parse_value", "read_case", "read_case_file"]  # cell parsing lives in model.case.cells, re-exported here
 
 IGNORED_SHEETS = ("overview", "readme", "lists")  # the template's own sheets
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model import schema as S
-from model.cells import closest, expected_text
+from model.case import schema as S
+from model.case.cells import closest, expected_text
+from model.case.feasibility import feasibility
+from model.case.reader import MergedCase
+from model.case.rules import Ctx, bad, err, rules, warn
 from model.problems import Problems
-from model.reader import MergedCase
-from model.validate_feasibility import feasibility
-from model.validate_rules import Ctx, bad, err, rules, warn
 
 KEYED = ("Regions", "Materials", "Projects", "Funds", "Scenarios", "Stockpiles")
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from model.outfile import check_output, file_name
 from model.problems import RunError
 from model.solution import FAILED, INFEASIBLE, TIME_LIMIT_FEASIBLE, TIME_LIMIT_NO_PLAN, UNBOUNDED, Solution, unmet_demand
+from model.workbook.outfile import check_output, file_name
 
 
 class Progress:
@@ -36,8 +36,8 @@ def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[st
     Raises CaseError for a case with errors and RunError for an output that
     may not be written or a solve without a plan (nothing is written then).
     """
-    from model.case import load_case
-    from model.report import RunInfo, write_result
+    from model.case.load import load_case
+    from model.results.write import RunInfo, write_result
 
     run = RunInfo(overrides=dict(overrides))
     progress = Progress()
@@ -48,7 +48,7 @@ def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[st
     for warning in case.warnings:
         click.echo(str(warning), err=True)
     target = check_output(out or default_dir / f"{file_name(case.name)}.xlsx", case.files, force=force)
-    from model.solve import solve_case  # imports Pyomo: only once the output is known to be writable
+    from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
     solution = solve_case(case, overrides, progress)
     solution.timings = {"read_s": read_s, **solution.timings}

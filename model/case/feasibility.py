@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from model.case.rules import Ctx, bad, eligible, err, fid_window, warn
 from model.problems import Problems
-from model.validate_rules import Ctx, bad, eligible, err, fid_window, warn
 
 NEVER = 10**6  # an FID year no project can reach
 

@@ -38,13 +38,13 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from model import report_charts as charts
-from model import report_sheets as sheets
-from model.case import Case
-from model.outfile import atomic_write, check_output
+from model.case.load import Case
 from model.problems import RunError
-from model.report_manifest import manifest_rows, summary_rows
+from model.results import charts as charts
+from model.results.manifest import manifest_rows, summary_rows
 from model.solution import Solution
+from model.workbook import sheets as sheets
+from model.workbook.outfile import atomic_write, check_output
 
 RESULT_VERSION = "1"  # bump when a sheet or column changes meaning; the comparison reads it
 MAX_ROWS = sheets.EXCEL_MAX_ROWS  # rows per sheet, header included
@@ -232,7 +232,7 @@ def _stochastic_note(solution: Solution) -> str:
 
 def _inputs(wb: Workbook, case: Case, notes: sheets.TableNotes) -> None:
     """One In_<sheet> per case table, as solved, with provenance columns; In_Settings first."""
-    from model import schema as S
+    from model.case import schema as S
 
     rows = [{"key": k.name, "value": case.settings.get(k.name), "unit": k.unit, "meaning": k.doc} for k in S.SETTINGS_KEYS]
     sheets.write_table(wb, "In_Settings", pd.DataFrame(rows), notes=notes, max_rows=MAX_ROWS,

@@ -34,10 +34,10 @@ from typing import Any
 
 import pandas as pd
 
-from model import schema as S
-from model.case import Case
+from model.case import schema as S
+from model.case.load import Case
+from model.case.reader import parse_value
 from model.problems import RunError
-from model.reader import parse_value
 
 SET, MULTIPLY = "=", "*="
 BLANK_WORD = "blank"

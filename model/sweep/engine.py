@@ -1,6 +1,6 @@
 """A sweep: one solve per variant of a case, in parallel worker processes.
 
-`run_sweep` builds every variant first (model.sweepspec), so a bad `--vary`
+`run_sweep` builds every variant first (model.sweep.vary), so a bad `--vary`
 stops the sweep before any solve. Each variant is solved and its result
 workbook written inside a worker process; the parent collects one summary
 row per variant, in the order they finish, and sorts them by variant id at
@@ -29,16 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.case import Case
-from model.outfile import TEMP_PREFIX, check_output, file_name
+from model.case.load import Case
 from model.problems import CaseError, RunError
-from model.report import RunInfo
-from model.sweepspec import MULTIPLY, Variant, Vary, plan
+from model.results.write import RunInfo
+from model.sweep.vary import MULTIPLY, Variant, Vary, plan
+from model.workbook.outfile import TEMP_PREFIX, check_output, file_name
 
 ERROR_STATUS = "error"  # a variant whose solve or write raised
 # Loaded once in the server the workers start from. Pyomo's standard-form writer imports scipy.stats on the
 # first solve in a process (about 5 s here); loading it up front spares every worker that wait.
-PRELOAD = ["model.solve", "model.report", "scipy.sparse", "scipy.stats"]
+PRELOAD = ["model.solve.solver", "model.results.write", "scipy.sparse", "scipy.stats"]
 KPI_COLUMNS = ("objective_musd", "public_spend_musd", "expected_shortfall_t", "projects_funded")
 
 
@@ -102,7 +102,7 @@ def run_sweep(case: Case, texts: list[str] | tuple[str, ...], out_dir: Path, *, 
 
     Raises RunError before any solve for a bad `--vary` or an output that may not be written.
     """
-    from model.sweepbook import write_chart, write_sweep_book
+    from model.sweep.book import write_chart, write_sweep_book
 
     run = run or RunInfo()
     t0 = time.perf_counter()
@@ -216,9 +216,9 @@ def _row(task: Task, status: str, reason: str, **values: Any) -> dict[str, Any]:
 
 def solve_variant(task: Task) -> dict[str, Any]:
     """Solve one variant and write its result workbook; return its sweep row. Never raises for a failed solve."""
-    from model.console import no_plan_message
-    from model.report import write_result
-    from model.solve import solve_case
+    from model.commands import no_plan_message
+    from model.results.write import write_result
+    from model.solve.solver import solve_case
 
     t0 = time.perf_counter()
     try:
@@ -244,7 +244,7 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
     """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
     import click
 
-    from model.case import load_case
+    from model.case.load import load_case
 
     run = RunInfo(overrides=dict(options))
     case = load_case(case_path)

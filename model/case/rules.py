@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from model.case.reader import Record
 from model.problems import Problems
-from model.reader import Record
 
 PROB_TOL = 1e-6
 GOES_AHEAD = ("existing", "committed")

@@ -23,9 +23,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from model import __version__
-from model.compare import Comparison, is_yes, project_differs
-from model.outfile import atomic_write, check_output, is_formula_like, safe_value
-from model.report_sheets import number_format
+from model.results.compare import Comparison, is_yes, project_differs
+from model.workbook.outfile import atomic_write, check_output, is_formula_like, safe_value
+from model.workbook.sheets import number_format
 
 COMPARE_VERSION = "1"
 GREEN = PatternFill("solid", fgColor="C6EFCE")  # funded in this run, not in the first
@@ -183,9 +183,9 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, defa
     """What `minplan compare` does: read and check every file, compare, write, print the KPI table."""
     import click
 
-    from model.compare import compare_results, kpi_text
     from model.problems import RunError
-    from model.resultbook import read_results
+    from model.results.compare import compare_results, kpi_text
+    from model.results.read import read_results
 
     if len(paths) < 2:
         raise RunError("compare needs at least two result workbooks: minplan compare OUT1.xlsx OUT2.xlsx ...")

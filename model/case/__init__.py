@@ -1,0 +1,1 @@
+"""The case: schema, cells, reading, validation rules and feasibility, the typed Case, template and case writer."""

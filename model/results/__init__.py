@@ -1,0 +1,1 @@
+"""The result workbook: writing, manifest, charts, reading back, and comparing result workbooks."""

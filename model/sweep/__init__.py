@@ -1,0 +1,1 @@
+"""Sweeps: the --vary grammar, the worker pool and the sweep workbook."""

@@ -1,0 +1,1 @@
+"""Reading and writing workbooks safely: the file checks, the raw reader, atomic output, plain tables."""
