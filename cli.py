@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from model import __version__
-from model.case.schema import MAX_THREADS
-from model.problems import EXIT_ERRORS, CaseError, RunError
+from model.commands import MAX_THREADS
+from model.problems import CaseError, RunError
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CASE = ROOT / "cases" / "base.xlsx"
@@ -60,20 +60,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 @planner_errors
 def validate(case: Path) -> None:
     """Check CASE and report every problem at once (exit 1 if any error, 2 if unreadable)."""
-    from model.case.load import check_case, report
-    from model.problems import EXIT_UNREADABLE, UnreadableFile
+    from model.commands import run_validate
 
-    try:
-        _, problems = check_case(case)
-    except UnreadableFile as exc:
-        for p in exc.problems:
-            click.echo(str(p))
-        click.echo(f"{case}: cannot be read, so nothing was checked.")
-        sys.exit(EXIT_UNREADABLE)
-    for line in report(problems, case):
-        click.echo(line)
-    if problems.errors:
-        sys.exit(EXIT_ERRORS)
+    status = run_validate(case)
+    if status:
+        sys.exit(status)
 
 
 @main.command()
@@ -82,10 +73,9 @@ def validate(case: Path) -> None:
 @planner_errors
 def new(path: Path, force: bool) -> None:
     """Write a blank, documented case template to PATH (.xlsx): comments on every header, dropdowns, examples."""
-    from model.case.template import new_case
+    from model.commands import run_new
 
-    new_case(path, force=force)
-    click.echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
+    run_new(path, force)
 
 
 @main.command()
@@ -122,7 +112,7 @@ def solve(case: Path | None, out: Path | None, force: bool, mip_rel_gap: float |
 def sweep(case: Path, varies: tuple[str, ...], jobs: int | None, out: Path | None, force: bool, mip_rel_gap: float | None,
           time_limit: float | None, no_evpi: bool) -> None:
     """Solve a family of variants of CASE in parallel: result workbooks, a sweep workbook and a frontier chart."""
-    from model.sweep.engine import sweep_command
+    from model.commands import sweep_command
 
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "evpi_vss": False if no_evpi else None}
     outcome = sweep_command(case, varies, out, jobs, force, {k: v for k, v in given.items() if v is not None},
@@ -140,7 +130,7 @@ def compare(results: tuple[Path, ...], out: Path | None, force: bool) -> None:
     """Compare result workbooks side by side against the first: KPIs, portfolio, yearly series, provenance."""
     import shlex
 
-    from model.results.comparebook import compare_command
+    from model.commands import compare_command
 
     compare_command(results, out, force, ROOT / "outputs" / "compare.xlsx", shlex.join(["minplan", *sys.argv[1:]]))
 

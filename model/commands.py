@@ -1,21 +1,27 @@
-"""What `minplan solve` does and what it prints.
+"""The commands: what `minplan validate`, `solve`, `sweep` and `compare` do, and everything they print.
 
 Progress goes to stderr as timed steps; the short summary table and the
 path of the result go to stdout. A solve without a plan writes nothing and
-says why in plain words.
+says why in plain words. Pyomo is imported only once a solve is certain.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from model.problems import RunError
-from model.solution import FAILED, INFEASIBLE, TIME_LIMIT_FEASIBLE, TIME_LIMIT_NO_PLAN, UNBOUNDED, Solution, unmet_demand
+from model.case.schema import MAX_THREADS  # noqa: F401  (the bound of --threads, read by cli.py)
+from model.problems import EXIT_ERRORS, EXIT_UNREADABLE, Problems, RunError, UnreadableFile
+from model.run import RunInfo
+from model.solution import TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
 from model.workbook.outfile import check_output, file_name
+
+if TYPE_CHECKING:
+    from model.results.compare import Comparison
+    from model.sweep.engine import SweepOutcome
 
 
 class Progress:
@@ -30,6 +36,46 @@ class Progress:
             click.echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
 
 
+def run_validate(case_path: Path) -> int:
+    """What `minplan validate` does: print every problem, then a line of counts; return the exit status."""
+    from model.case.load import check_case
+
+    try:
+        _, problems = check_case(case_path)
+    except UnreadableFile as exc:
+        for p in exc.problems:
+            click.echo(str(p))
+        click.echo(f"{case_path}: cannot be read, so nothing was checked.")
+        return EXIT_UNREADABLE
+    for line in validation_text(problems, case_path):
+        click.echo(line)
+    return EXIT_ERRORS if problems.errors else 0
+
+
+def validation_text(problems: Problems, path: str | Path) -> list[str]:
+    """The lines `minplan validate` prints: errors, then warnings, then one line of counts."""
+    e, w = len(problems.errors), len(problems.warnings)
+    lines = [str(p) for p in problems.errors + problems.warnings]
+    if e == 0 and w == 0:
+        lines.append(f"{path}: no problems found.")
+    else:
+        lines.append(f"{path}: {_count(e, 'error')}, {_count(w, 'warning')}"
+                     + (": fix the errors before solving." if e else ": the case can be solved."))
+    return lines
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def run_new(path: Path, force: bool) -> None:
+    """What `minplan new` does: write the documented template and say where to start."""
+    from model.case.template import new_case
+
+    new_case(path, force=force)
+    click.echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
+
+
 def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[str, Any], default_dir: Path) -> Path:
     """Load, check the output path, solve, write the result workbook; return its path.
 
@@ -37,7 +83,7 @@ def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[st
     may not be written or a solve without a plan (nothing is written then).
     """
     from model.case.load import load_case
-    from model.results.write import RunInfo, write_result
+    from model.results.write import write_result
 
     run = RunInfo(overrides=dict(overrides))
     progress = Progress()
@@ -65,20 +111,7 @@ def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[st
 
 def no_plan_message(solution: Solution, overrides: dict[str, Any] | None = None) -> str:
     """Why there is no plan, in a planner's words, ending with what was (not) written."""
-    detail = f" ({solution.message})" if solution.message else ""
-    if solution.status == INFEASIBLE:
-        text = "the case is infeasible: no plan meets every rule of the case" + detail
-    elif solution.status == UNBOUNDED:
-        text = ("the problem is unbounded: some cost can fall without limit, which usually means a price, cost or "
-                "capacity is missing" + detail)
-    elif solution.status == TIME_LIMIT_NO_PLAN:
-        limit = (overrides or {}).get("time_limit_s") or solution.options.get("time_limit_s")
-        shown = f" ({limit:g} s)" if isinstance(limit, (int, float)) else ""
-        text = (f"the time limit{shown} ran out before any plan was found; allow more time with --time-limit "
-                "(or time_limit_s on the Settings sheet), or accept a larger gap with --mip-rel-gap")
-    else:
-        text = "the solver failed" + ("" if solution.status == FAILED else f" ({solution.status})") + detail
-    return f"no plan: {text}. No result workbook was written."
+    return f"no plan: {no_plan_reason(solution, overrides)}. No result workbook was written."
 
 
 def _num(value: Any, unit: str = "", digits: int = 2) -> str:
@@ -132,3 +165,70 @@ def unmet_demand_text(solution: Solution) -> list[str]:
     which = f"the largest {len(sentences)} of {total}" if total > len(sentences) else f"all {total}"
     heading = f"UNMET DEMAND, {which} (every shortfall is on the result's Supply sheet, column shortfall_t):"
     return [heading, *(f"  - {s}" for s in sentences)]
+
+
+def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None, jobs: int | None, force: bool,
+                  options: dict[str, Any], default_dir: Path) -> SweepOutcome:
+    """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
+    from model.case.load import load_case
+    from model.sweep.engine import default_jobs, run_sweep
+
+    run = RunInfo(overrides=dict(options))
+    case = load_case(case_path)
+    for warning in case.warnings:
+        click.echo(str(warning), err=True)
+    target = out_dir or default_dir / f"{file_name(case.name, 'case')}_sweep"
+    t0 = time.perf_counter()
+
+    def progress(row: dict[str, Any], finished: int, planned: int) -> None:
+        width = len(str(planned))
+        kpi = row.get("objective_musd")
+        shown = f"objective {kpi:,.3f} USD m" if isinstance(kpi, (int, float)) else row.get("reason", "")
+        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
+                   f"{shown}", err=True)
+
+    n_jobs = jobs or default_jobs()
+    click.echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
+    outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
+    click.echo(sweep_text(outcome))
+    click.echo(f"sweep workbook: {outcome.workbook}")
+    click.echo(f"frontier chart: {outcome.chart}")
+    if outcome.interrupted:
+        click.echo(f"interrupted: {len(outcome.rows)} of {outcome.planned} variants finished and are in the sweep workbook; "
+                   "the others were not solved.", err=True)
+    return outcome
+
+
+def sweep_text(outcome: SweepOutcome) -> str:
+    """The sweep table as printed: variant, what it changes, status and the main KPIs."""
+    def num(v: Any, digits: int) -> str:
+        return f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "-"
+
+    head = ("variant", "status", "objective_musd", "public_spend_musd", "expected_shortfall_t", "funded", "changes")
+    lines = [head]
+    for r in outcome.rows:
+        lines.append((r["variant"], r["status"], num(r.get("objective_musd"), 3), num(r.get("public_spend_musd"), 3),
+                      num(r.get("expected_shortfall_t"), 1), num(r.get("projects_funded"), 0), r.get("description", "")))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head) - 1)]
+    out = ["  ".join(f"{c!s:<{w}}" for c, w in zip(line[:-1], widths)) + "  " + str(line[-1]) for line in lines]
+    return "\n".join(out)
+
+
+def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, default: Path, command: str) -> Comparison:
+    """What `minplan compare` does: read and check every file, compare, write, print the KPI table."""
+    from model.results.compare import compare_results, kpi_text
+    from model.results.comparebook import write_comparison
+    from model.results.read import read_results
+
+    if len(paths) < 2:
+        raise RunError("compare needs at least two result workbooks: minplan compare OUT1.xlsx OUT2.xlsx ...")
+    target = check_output(out or default, paths, force=force)  # before reading: a wrong -o is said at once
+    cmp = compare_results(read_results(paths))
+    written = write_comparison(target, cmp, list(paths), command, force=force)
+    click.echo(kpi_text(cmp))
+    for w in cmp.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for n in cmp.notes:
+        click.echo(f"note: {n}", err=True)
+    click.echo(f"comparison: {written}")
+    return cmp

@@ -88,6 +88,22 @@ class Solution:
 
 # ---------------------------------------------------------------- unmet demand in a planner's words
 
+def no_plan_reason(solution: Solution, options: dict[str, Any] | None = None) -> str:
+    """Why a solve found no plan, as one plain sentence without a full stop; `options` are those the solve was given."""
+    detail = f" ({solution.message})" if solution.message else ""
+    if solution.status == INFEASIBLE:
+        return "the case is infeasible: no plan meets every rule of the case" + detail
+    if solution.status == UNBOUNDED:
+        return ("the problem is unbounded: some cost can fall without limit, which usually means a price, cost or "
+                "capacity is missing" + detail)
+    if solution.status == TIME_LIMIT_NO_PLAN:
+        limit = (options or {}).get("time_limit_s") or solution.options.get("time_limit_s")
+        shown = f" ({limit:g} s)" if isinstance(limit, (int, float)) else ""
+        return (f"the time limit{shown} ran out before any plan was found; allow more time with --time-limit "
+                "(or time_limit_s on the Settings sheet), or accept a larger gap with --mip-rel-gap")
+    return "the solver failed" + ("" if solution.status == FAILED else f" ({solution.status})") + detail
+
+
 UNMET_LINES = 5  # at most this many unmet demands are spelled out; all of them are in the Supply table
 _TINY_T = 1e-6  # tonnes below this are solver noise, not a shortfall
 

@@ -84,22 +84,6 @@ def sort_problems(items: list[Problem], files: list[Path]) -> list[Problem]:
     return sorted(items, key=key)
 
 
-def report(problems: Problems, path: str | Path) -> list[str]:
-    """The lines `minplan validate` prints: errors, then warnings, then one line of counts."""
-    e, w = len(problems.errors), len(problems.warnings)
-    lines = [str(p) for p in problems.errors + problems.warnings]
-    if e == 0 and w == 0:
-        lines.append(f"{path}: no problems found.")
-    else:
-        lines.append(f"{path}: {_count(e, 'error')}, {_count(w, 'warning')}"
-                     + (": fix the errors before solving." if e else ": the case can be solved."))
-    return lines
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def load_case(path: str | Path) -> Case:
     """Read, validate and build a Case; raise CaseError listing every error."""
     path = Path(path)

@@ -177,25 +177,3 @@ def write_comparison(out: Path, cmp: Comparison, inputs: list[Path], command: st
            "What was compared; warnings and what could not be aligned.")
     atomic_write(out, wb.save)
     return out
-
-
-def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, default: Path, command: str) -> Comparison:
-    """What `minplan compare` does: read and check every file, compare, write, print the KPI table."""
-    import click
-
-    from model.problems import RunError
-    from model.results.compare import compare_results, kpi_text
-    from model.results.read import read_results
-
-    if len(paths) < 2:
-        raise RunError("compare needs at least two result workbooks: minplan compare OUT1.xlsx OUT2.xlsx ...")
-    target = check_output(out or default, paths, force=force)  # before reading: a wrong -o is said at once
-    cmp = compare_results(read_results(paths))
-    written = write_comparison(target, cmp, list(paths), command, force=force)
-    click.echo(kpi_text(cmp))
-    for w in cmp.warnings:
-        click.echo(f"warning: {w}", err=True)
-    for n in cmp.notes:
-        click.echo(f"note: {n}", err=True)
-    click.echo(f"comparison: {written}")
-    return cmp

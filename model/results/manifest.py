@@ -15,11 +15,11 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from model import __version__
+from model.run import RunInfo
 from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution, unmet_demand
 
 if TYPE_CHECKING:
     from model.case.load import Case
-    from model.results.write import RunInfo
     from model.workbook.sheets import TableNotes
 
 UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0.0##", "USD/t": "#,##0.00"}

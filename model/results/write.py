@@ -25,14 +25,9 @@ charts and comments; xlsxwriter would add a dependency for the same result.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import shlex
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
@@ -40,10 +35,11 @@ from openpyxl.utils import get_column_letter
 
 from model.case.load import Case
 from model.problems import RunError
-from model.results import charts as charts
+from model.results import charts
 from model.results.manifest import manifest_rows, summary_rows
+from model.run import Progress, RunInfo
 from model.solution import Solution
-from model.workbook import sheets as sheets
+from model.workbook import sheets
 from model.workbook.outfile import atomic_write, check_output
 
 RESULT_VERSION = "1"  # bump when a sheet or column changes meaning; the comparison reads it
@@ -82,17 +78,6 @@ DOCS: dict[str, str] = {
 }
 
 
-@dataclass
-class RunInfo:
-    """How the run was started: recorded in the Manifest."""
-
-    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    command: str = field(default_factory=lambda: shlex.join(["minplan", *sys.argv[1:]]))
-    overrides: dict[str, Any] = field(default_factory=dict)  # solver options given on the command line
-    clock: float = field(default_factory=time.perf_counter)  # perf_counter at start, for the duration
-
-
-Progress = Callable[[str], None]
 
 
 def write_result(out: str | Path, case: Case, solution: Solution, run: RunInfo | None = None, *, force: bool = False,

@@ -20,9 +20,9 @@ import pandas as pd
 from openpyxl import Workbook
 
 from model import __version__
-from model.results.write import RunInfo
+from model.run import RunInfo
 from model.sweep.vary import Vary, row_mask
-from model.workbook import sheets as sheets
+from model.workbook import sheets
 from model.workbook.outfile import atomic_write, check_output
 
 if TYPE_CHECKING:

@@ -31,7 +31,8 @@ from typing import Any
 
 from model.case.load import Case
 from model.problems import CaseError, RunError
-from model.results.write import RunInfo
+from model.run import RunInfo
+from model.solution import no_plan_reason
 from model.sweep.vary import MULTIPLY, Variant, Vary, plan
 from model.workbook.outfile import TEMP_PREFIX, check_output, file_name
 
@@ -216,7 +217,6 @@ def _row(task: Task, status: str, reason: str, **values: Any) -> dict[str, Any]:
 
 def solve_variant(task: Task) -> dict[str, Any]:
     """Solve one variant and write its result workbook; return its sweep row. Never raises for a failed solve."""
-    from model.commands import no_plan_message
     from model.results.write import write_result
     from model.solve.solver import solve_case
 
@@ -224,7 +224,7 @@ def solve_variant(task: Task) -> dict[str, Any]:
     try:
         solution = solve_case(task.case, task.options)
         if not solution.has_plan:
-            return _row(task, solution.status, no_plan_message(solution, task.options).removeprefix("no plan: "),
+            return _row(task, solution.status, no_plan_reason(solution, task.options),
                         time_s=time.perf_counter() - t0)
         info = RunInfo(command=task.command, overrides=dict(task.options))
         written = write_result(task.out, task.case, solution, info, force=task.force)
@@ -237,51 +237,3 @@ def solve_variant(task: Task) -> dict[str, Any]:
     k = solution.kpis
     return _row(task, solution.status, solution.message or "", time_s=time.perf_counter() - t0,
                 result_file=written.name, gap=solution.gap, **{c: k.get(c) for c in KPI_COLUMNS})
-
-
-def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None, jobs: int | None, force: bool,
-                  options: dict[str, Any], default_dir: Path) -> SweepOutcome:
-    """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
-    import click
-
-    from model.case.load import load_case
-
-    run = RunInfo(overrides=dict(options))
-    case = load_case(case_path)
-    for warning in case.warnings:
-        click.echo(str(warning), err=True)
-    target = out_dir or default_dir / f"{file_name(case.name, 'case')}_sweep"
-    t0 = time.perf_counter()
-
-    def progress(row: dict[str, Any], finished: int, planned: int) -> None:
-        width = len(str(planned))
-        kpi = row.get("objective_musd")
-        shown = f"objective {kpi:,.3f} USD m" if isinstance(kpi, (int, float)) else row.get("reason", "")
-        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
-                   f"{shown}", err=True)
-
-    n_jobs = jobs or default_jobs()
-    click.echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
-    outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
-    click.echo(sweep_text(outcome))
-    click.echo(f"sweep workbook: {outcome.workbook}")
-    click.echo(f"frontier chart: {outcome.chart}")
-    if outcome.interrupted:
-        click.echo(f"interrupted: {len(outcome.rows)} of {outcome.planned} variants finished and are in the sweep workbook; "
-                   "the others were not solved.", err=True)
-    return outcome
-
-
-def sweep_text(outcome: SweepOutcome) -> str:
-    """The sweep table as printed: variant, what it changes, status and the main KPIs."""
-    def num(v: Any, digits: int) -> str:
-        return f"{v:,.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "-"
-
-    head = ("variant", "status", "objective_musd", "public_spend_musd", "expected_shortfall_t", "funded", "changes")
-    lines = [head]
-    for r in outcome.rows:
-        lines.append((r["variant"], r["status"], num(r.get("objective_musd"), 3), num(r.get("public_spend_musd"), 3),
-                      num(r.get("expected_shortfall_t"), 1), num(r.get("projects_funded"), 0), r.get("description", "")))
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head) - 1)]
-    out = ["  ".join(f"{c!s:<{w}}" for c, w in zip(line[:-1], widths)) + "  " + str(line[-1]) for line in lines]
-    return "\n".join(out)
