@@ -4,33 +4,9 @@ A `Solution` holds pandas tables and plain values only, extracted once from
 the solved model; writers (result workbook, console, comparison, sweeps)
 never touch Pyomo objects. Money is USD million, quantities tonnes.
 
-Tables and their columns (one row per ...):
+Its tables, their columns, units and the comments the result workbook
+shows are declared once in model/tables.py. Besides those tables:
 
-- breakdown: component -> value_musd. Expected present value of each
-  objective part: capital, public_funds (mcpf deadweight), acquisitions,
-  fixed_opex, variable_cost, external_purchases, transport, tariffs,
-  holding, shortfall_penalty, stockpile_terminal_value (negative), cvar_term.
-  They sum to `objective`.
-- portfolio: project: name, region, status, output, capacity_tpy,
-  capex_musd, fid_year (None if not funded), online_year (planned),
-  aid_musd (total), public_share. Every candidate and committed project
-  appears; `funded` is True when it goes ahead.
-- aid: project, fund, year -> aid_musd (non-zero rows only).
-- funding: fund, year: instrument, owner, budget_musd, aid_musd,
-  acquisitions_musd, budget_use_musd (c_f-weighted), carry_in_musd,
-  carry_out_musd, marginal_value (USD saved per extra USD of budget in
-  that year, undiscounted), marginal_value_pv.
-- supply: scenario, region, material, year: demand_t, from_projects_t,
-  byproduct_t, external_t (bought at the region's own Supply offers),
-  imports_ally_t, imports_partner_t, imports_concern_t, exports_t,
-  stockpile_release_t, shortfall_t. Members only.
-- stockpiles: scenario, stockpile, year: material, location, buy_t,
-  release_t, inventory_t, capacity_t.
-- stockpile_values: stockpile -> capacity_marginal_value_usd_per_t.
-- dependence: scenario, region, material, year: consumption_t,
-  concern_imports_t, concern_share, max_single_origin_share.
-- scenarios: scenario: probability, cost_musd (Z_s, present value),
-  shortfall_t, shortfall_cost_musd.
 - kpis: name -> value (objective_musd, expected_cost_musd, public_spend_musd,
   expected_shortfall_t, projects_funded, stockpile_acquired_t, evpi_musd,
   vss_musd, ...).
@@ -86,8 +62,6 @@ class Solution:
         return self.status in HAS_PLAN
 
 
-# ---------------------------------------------------------------- unmet demand in a planner's words
-
 def no_plan_reason(solution: Solution, options: dict[str, Any] | None = None) -> str:
     """Why a solve found no plan, as one plain sentence without a full stop; `options` are those the solve was given."""
     detail = f" ({solution.message})" if solution.message else ""
@@ -103,6 +77,8 @@ def no_plan_reason(solution: Solution, options: dict[str, Any] | None = None) ->
                 "(or time_limit_s on the Settings sheet), or accept a larger gap with --mip-rel-gap")
     return "the solver failed" + ("" if solution.status == FAILED else f" ({solution.status})") + detail
 
+
+# ---------------------------------------------------------------- unmet demand in a planner's words
 
 UNMET_LINES = 5  # at most this many unmet demands are spelled out; all of them are in the Supply table
 _TINY_T = 1e-6  # tonnes below this are solver noise, not a shortfall

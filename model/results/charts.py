@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
 
+from model.tables import SUPPLY_SOURCES
 from model.workbook.outfile import out_cell
 
 MAX_SERIES = 10  # lines or stacks per chart; the rest are left out and the title says so
@@ -27,16 +28,6 @@ SOURCE_COLOURS = {
     "shortfall": "000000", "exports (below zero)": "C7C7C7",
 }
 
-SUPPLY_SOURCES = {
-    "from_projects_t": "projects",
-    "byproduct_t": "by-products",
-    "external_t": "own supply offers",
-    "imports_ally_t": "imports from allies",
-    "imports_partner_t": "imports from partners",
-    "imports_concern_t": "imports from concern",
-    "stockpile_release_t": "stockpile release",
-    "shortfall_t": "shortfall",
-}
 
 
 def expected(df: pd.DataFrame, probs: dict[str, float], keys: list[str], values: list[str]) -> pd.DataFrame:

@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from model.results.charts import SUPPLY_SOURCES, expected
+from model.results.charts import expected
 from model.results.read import ResultBook
+from model.tables import SUPPLY_SOURCES
 
 ALWAYS_SHOWN = ("from_projects_t", "shortfall_t")  # supply sources shown even when zero in every year
 REL_ZERO = 1e-9  # differences smaller than this, relative to the values, are shown as zero

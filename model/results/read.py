@@ -20,10 +20,11 @@ from typing import Any
 import pandas as pd
 
 from model.problems import CaseError, RunError
+from model.tables import SHEET_TABLES
 from model.workbook.read import RawSheet, check_archive, read_book, scan_parts, sheet_parts
 
 READABLE_VERSIONS = ("1",)  # result layouts this module understands
-TABLES = ("Summary", "Portfolio", "Funding", "Supply", "Stockpiles", "Dependence", "Scenarios")
+TABLES = ("Summary", *(t.sheet for t in SHEET_TABLES))  # the sheets read back, as declared in model/tables.py
 SHEETS_PER_READ = 4
 _PART = re.compile(r"^(?P<name>.+)_(?P<n>\d+)$")
 _CASE_SHEETS = {"Settings", "Regions", "Materials", "Demand", "Projects"}

@@ -33,6 +33,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from model import tables as R
 from model.case.load import Case
 from model.problems import RunError
 from model.results import charts
@@ -46,38 +47,10 @@ RESULT_VERSION = "1"  # bump when a sheet or column changes meaning; the compari
 MAX_ROWS = sheets.EXCEL_MAX_ROWS  # rows per sheet, header included
 LONG_TABLE = 20_000  # tables at least this long are announced on the progress line (about 30k cells a second)
 
-# Columns of each Solution table (model/solution.py), so an empty table still has its header.
-COLUMNS: dict[str, list[str]] = {
-    "portfolio": ["project", "name", "funded", "region", "status", "output", "capacity_tpy", "capex_musd", "fid_year",
-                  "online_year", "aid_musd", "public_share"],
-    "funding": ["fund", "year", "instrument", "owner", "budget_musd", "aid_musd", "acquisitions_musd", "budget_use_musd",
-                "carry_in_musd", "carry_out_musd", "marginal_value", "marginal_value_pv"],
-    "supply": ["scenario", "region", "material", "year", "demand_t", "from_projects_t", "byproduct_t", "external_t",
-               "imports_ally_t", "imports_partner_t", "imports_concern_t", "exports_t", "stockpile_release_t", "shortfall_t"],
-    "stockpiles": ["scenario", "stockpile", "year", "material", "location", "buy_t", "release_t", "inventory_t", "capacity_t"],
-    "dependence": ["scenario", "region", "material", "year", "consumption_t", "concern_imports_t", "concern_share",
-                   "max_single_origin_share"],
-    "scenarios": ["scenario", "probability", "cost_musd", "shortfall_t", "shortfall_cost_musd"],
-}
-
-DOCS: dict[str, str] = {
-    "funded": "TRUE when the project goes ahead in this plan.",
-    "online_year": "Planned first year of output (FID year + lead time), before any delay in a scenario.",
-    "public_share": "Aid as a share of capex.",
-    "budget_use_musd": "What the year's aid and acquisitions cost the fund's budget: c_f x (aid + acquisitions).",
-    "marginal_value": "USD saved per extra USD of budget in that year, given the chosen portfolio (undiscounted).",
-    "marginal_value_pv": "The same saving in present value (discounted to the start year).",
-    "external_t": "Bought at the region's own Supply offers.",
-    "shortfall_t": "Demand not met.",
-    "capacity_marginal_value_usd_per_t": "USD saved per extra tonne of stockpile capacity, given the chosen portfolio "
-                                         "(the same value on every row of a stockpile).",
-    "concern_share": "Imports from concern regions as a share of consumption.",
-    "cost_musd": "Present value of this scenario's cost Z_s.",
-    "from_file": "Workbook the record came from (a base case for inherited rows).",
-    "from_row": "Row of that workbook.",
-}
-
-
+# Columns of each result sheet's table, in sheet order, so an empty table still has its header (model/tables.py)
+COLUMNS: dict[str, list[str]] = {t.name: t.columns for t in R.SHEET_TABLES}
+# Header comments of columns that other tables bring onto a sheet (stockpile values on Stockpiles)
+MERGED_DOCS: dict[str, str] = {name: doc for t in R.TABLES if t.sheet is None for name, doc in t.docs.items()}
 
 
 def write_result(out: str | Path, case: Case, solution: Solution, run: RunInfo | None = None, *, force: bool = False,
@@ -128,13 +101,11 @@ def fill_workbook(wb: Workbook, case: Case, solution: Solution, run: RunInfo, pr
     probs = _probabilities(solution, case)
 
     say("writing result tables")
-    frames = {"funding": _frame(solution, "funding"), "supply": _frame(solution, "supply"), "stockpiles": _stockpiles(solution)}
-    table("Portfolio", _portfolio(solution), "Every candidate and committed project; funded ones first.")
-    funding = table("Funding", frames["funding"], "Fund x year. Marginal values are given the chosen portfolio.")
-    supply = table("Supply", frames["supply"], "Members only, by scenario. Charts: expected over scenarios.")
-    stock = table("Stockpiles", frames["stockpiles"], "Stockpile x year x scenario; buy_t is the same in every scenario.")
-    table("Dependence", _frame(solution, "dependence"), "Members only, by scenario.")
-    table("Scenarios", _frame(solution, "scenarios"), _stochastic_note(solution))
+    frames = {t.name: _frame(solution, t.name) for t in R.SHEET_TABLES}
+    frames.update(portfolio=_portfolio(solution), stockpiles=_stockpiles(solution))
+    comments = {t.name: t.comment for t in R.SHEET_TABLES} | {"scenarios": _stochastic_note(solution)}
+    written = {t.name: table(t, frames[t.name], comments[t.name]) for t in R.SHEET_TABLES}
+    funding, supply, stock = written["funding"], written["supply"], written["stockpiles"]
     say("writing the case as solved")
     _inputs(wb, case, notes)
     manifest = wb.create_sheet("Manifest")
@@ -152,11 +123,12 @@ def fill_workbook(wb: Workbook, case: Case, solution: Solution, run: RunInfo, pr
                            "What produced this workbook. Files are listed case first, then its bases.")
 
 
-def _table_writer(wb: Workbook, notes: sheets.TableNotes, say: Progress) -> Callable[[str, pd.DataFrame, str], list]:
-    def table(name: str, df: pd.DataFrame, comment: str) -> list:
+def _table_writer(wb: Workbook, notes: sheets.TableNotes, say: Progress) -> Callable[[R.Table, pd.DataFrame, str], list]:
+    def table(declared: R.Table, df: pd.DataFrame, comment: str) -> list:
         if len(df) >= LONG_TABLE:
-            say(f"writing {name}: {len(df):,} rows")
-        return sheets.write_table(wb, name, df, notes=notes, comment=comment, column_docs=DOCS, max_rows=MAX_ROWS)
+            say(f"writing {declared.sheet}: {len(df):,} rows")
+        return sheets.write_table(wb, declared.sheet, df, notes=notes, comment=comment,
+                                  column_docs=MERGED_DOCS | declared.docs, max_rows=MAX_ROWS)
 
     return table
 
@@ -167,7 +139,7 @@ def _beside(df: pd.DataFrame) -> str:
 
 
 def _frame(solution: Solution, name: str) -> pd.DataFrame:
-    """A Solution table with its known columns first, in COLUMNS order; an empty table keeps its header."""
+    """A Solution table with its declared columns first, in sheet order; an empty table keeps its header."""
     df = getattr(solution, name)
     known = COLUMNS.get(name, [])
     if df is None or (df.empty and len(df.columns) == 0):
@@ -211,7 +183,7 @@ def _stochastic_note(solution: Solution) -> str:
     k = solution.kpis
     parts = [f"{name.upper()} = {k[key]:,.2f} USD m" for name, key in (("evpi", "evpi_musd"), ("vss", "vss_musd"))
              if isinstance(k.get(key), (int, float))]
-    text = "One row per scenario; cost_musd is its present-value cost Z_s."
+    text = R.SCENARIOS.comment
     return text + (" " + "; ".join(parts) + " (see Summary)." if parts else "")
 
 
@@ -230,6 +202,6 @@ def _inputs(wb: Workbook, case: Case, notes: sheets.TableNotes) -> None:
         out = df.reindex(columns=[*cols, "source", "note", "_file", "_row"]).rename(
             columns={"_file": "from_file", "_row": "from_row"})
         docs = {c.name: f"{c.doc}" + (f" [{c.unit}]" if c.unit else "") for c in sheet.columns}
-        docs.update({k: v for k, v in DOCS.items() if k in ("from_file", "from_row")})
+        docs.update(R.PROVENANCE_DOCS)
         sheets.write_table(wb, sheets.sheet_title(f"In_{sheet.name}"), out, notes=notes, column_docs=docs, max_rows=MAX_ROWS,
                            comment=f"{sheet.doc} As solved: after inheritance and defaults.")

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import pandas as pd
 
+from model import tables as R
 from model.formulation.balance import scenario_demand
 from model.formulation.data import USD_PER_MUSD, ModelData
 from model.formulation.financing import acq_coef
@@ -22,7 +23,7 @@ def extract(m, outcome, duals: dict[int, float]) -> Solution:
     costs = m.ledger.evaluate(d.delta, d.weight, d.scenarios)
     cvar = float(m.cvar_term()) if hasattr(m, "cvar_term") else 0.0
     breakdown = pd.DataFrame([{"component": k, "value_musd": v} for k, v in costs["expected"].items()]
-                             + [{"component": "cvar_term", "value_musd": cvar}])
+                             + [{"component": "cvar_term", "value_musd": cvar}], columns=R.BREAKDOWN.columns)
     portfolio, aid = _portfolio(m, d)
     supply = _supply(m, d)
     scen = _scenarios(m, d, costs)
@@ -58,11 +59,8 @@ def _portfolio(m, d: ModelData) -> tuple[pd.DataFrame, pd.DataFrame]:
                          "output": r["output"], "capacity_tpy": r["capacity_tpy"], "capex_musd": r["capex_musd"],
                          "fid_year": int(r["fid_year"]), "online_year": int(r["fid_year"]) + int(r["lead_time_yr"]),
                          "aid_musd": 0.0, "public_share": 0.0, "funded": True})
-    return pd.DataFrame(rows, columns=_PORTFOLIO), pd.DataFrame(aid_rows, columns=["project", "fund", "year", "aid_musd"])
+    return pd.DataFrame(rows, columns=R.PORTFOLIO.columns), pd.DataFrame(aid_rows, columns=R.AID.columns)
 
-
-_PORTFOLIO = ["project", "name", "region", "status", "output", "capacity_tpy", "capex_musd", "fid_year", "online_year",
-              "aid_musd", "public_share", "funded"]
 
 
 def _funding(m, d: ModelData, duals: dict[int, float]) -> pd.DataFrame:
@@ -87,19 +85,14 @@ def _funding(m, d: ModelData, duals: dict[int, float]) -> pd.DataFrame:
                          "budget_use_musd": c_f * (aid[f, t] + acq[f, t]), "carry_in_musd": carry_in,
                          "carry_out_musd": carry_out, "marginal_value": None if pv is None else pv / d.delta[t],
                          "marginal_value_pv": pv})
-    return pd.DataFrame(rows, columns=["fund", "year", "instrument", "owner", "budget_musd", "aid_musd",
-                                       "acquisitions_musd", "budget_use_musd", "carry_in_musd", "carry_out_musd",
-                                       "marginal_value", "marginal_value_pv"])
+    return pd.DataFrame(rows, columns=R.FUNDING.columns)
 
-
-_SUPPLY = ["demand_t", "from_projects_t", "byproduct_t", "external_t", "imports_ally_t", "imports_partner_t",
-           "imports_concern_t", "exports_t", "stockpile_release_t", "shortfall_t"]
 
 
 def _supply(m, d: ModelData) -> pd.DataFrame:
     """Members' supply mix in tonnes by scenario, region, material and year."""
     members = set(d.members)
-    acc = defaultdict(lambda: dict.fromkeys(_SUPPLY, 0.0))
+    acc = defaultdict(lambda: dict.fromkeys(R.SUPPLY.value_columns, 0.0))
     for (p, t, s), v in m.prod.items():
         r = d.projects[p]
         if r["region"] in members:
@@ -127,7 +120,7 @@ def _supply(m, d: ModelData) -> pd.DataFrame:
                 acc[s, n, mat, t]["demand_t"] = scenario_demand(d, n, mat, t, s)
     rows = [{"scenario": s, "region": n, "material": mat, "year": t, **vals}
             for (s, n, mat, t), vals in sorted(acc.items()) if any(abs(x) > 1e-9 for x in vals.values())]
-    return pd.DataFrame(rows, columns=["scenario", "region", "material", "year", *_SUPPLY])
+    return pd.DataFrame(rows, columns=R.SUPPLY.columns)
 
 
 def _stockpiles(m, d: ModelData) -> pd.DataFrame:
@@ -139,8 +132,7 @@ def _stockpiles(m, d: ModelData) -> pd.DataFrame:
                      "buy_t": _v(m.buy[k, t]) * sig if (k, t) in m.buy else 0.0,
                      "release_t": _v(m.rel[k, t, s]) * sig if (k, t, s) in m.rel else 0.0,
                      "inventory_t": _v(m.inv[k, t, s]) * sig, "capacity_t": r["capacity_t"]})
-    return pd.DataFrame(rows, columns=["scenario", "stockpile", "year", "material", "location", "buy_t", "release_t",
-                                       "inventory_t", "capacity_t"])
+    return pd.DataFrame(rows, columns=R.STOCKPILES.columns)
 
 
 def _stockpile_values(m, d: ModelData, duals: dict[int, float]) -> pd.DataFrame:
@@ -151,7 +143,7 @@ def _stockpile_values(m, d: ModelData, duals: dict[int, float]) -> pd.DataFrame:
     rows = [{"stockpile": k, "capacity_marginal_value_usd_per_t":
              total[k] * USD_PER_MUSD / d.scale[r["material"]] if duals and r["capacity_t"] is not None else None}
             for k, r in d.stockpiles.items()]
-    return pd.DataFrame(rows, columns=["stockpile", "capacity_marginal_value_usd_per_t"])
+    return pd.DataFrame(rows, columns=R.STOCKPILE_VALUES.columns)
 
 
 def _dependence(m, d: ModelData) -> pd.DataFrame:
@@ -180,8 +172,7 @@ def _dependence(m, d: ModelData) -> pd.DataFrame:
         top = max(by_origin[key].values(), default=0.0) if key in by_origin else 0.0
         rows.append({"scenario": key[0], "region": key[1], "material": key[2], "year": key[3], "consumption_t": u,
                      "concern_imports_t": conc[key], "concern_share": conc[key] / u, "max_single_origin_share": top / u})
-    return pd.DataFrame(rows, columns=["scenario", "region", "material", "year", "consumption_t", "concern_imports_t",
-                                       "concern_share", "max_single_origin_share"])
+    return pd.DataFrame(rows, columns=R.DEPENDENCE.columns)
 
 
 def _scenarios(m, d: ModelData, costs: dict) -> pd.DataFrame:
@@ -192,7 +183,7 @@ def _scenarios(m, d: ModelData, costs: dict) -> pd.DataFrame:
         short_cost[s] += d.delta[t] * q * float(d.materials[mat]["shortfall_penalty_usd_per_t"]) / USD_PER_MUSD
     rows = [{"scenario": s, "probability": d.weight[s], "cost_musd": sum(costs["scenario"][s].values()),
              "shortfall_t": short[s], "shortfall_cost_musd": short_cost[s]} for s in d.scenarios]
-    return pd.DataFrame(rows, columns=["scenario", "probability", "cost_musd", "shortfall_t", "shortfall_cost_musd"])
+    return pd.DataFrame(rows, columns=R.SCENARIOS.columns)
 
 
 def _kpis(d: ModelData, s: Solution, costs: dict, cvar: float) -> dict:
