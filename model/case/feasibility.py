@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from model.case.rules import Ctx, bad, eligible, err, fid_window, warn
+from model.case.domain import eligible, fid_window
+from model.case.rules import Ctx, bad, err, warn
 from model.problems import Problems
 
 NEVER = 10**6  # an FID year no project can reach

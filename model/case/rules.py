@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from model.case.domain import eligible, fid_window
 from model.case.reader import Record
 from model.problems import Problems
 
@@ -105,15 +106,6 @@ def _years(ctx: Ctx, p: Problems) -> None:
                 err(p, rec, col, f"{col} is outside the planning horizon", found=y, expected=inside)
 
 
-def fid_window(v: dict, start: int, end: int) -> tuple[int, int]:
-    """First and last FID year of a candidate (DESIGN.md's W_p), from its record's values."""
-    lead = v.get("lead_time_yr") or 0
-    first = max(start, v.get("earliest_fid_year") or start)
-    latest = v.get("latest_fid_year")
-    last = end - lead if latest is None else min(latest, end - lead)
-    return first, last
-
-
 def _projects(ctx: Ctx, p: Problems) -> None:
     start, end = ctx.start, ctx.end
     for rec in ctx.rows("Projects"):
@@ -180,18 +172,6 @@ def _dependencies(ctx: Ctx, p: Problems) -> None:
                 found="excludes", expected="at least one candidate project in an excludes rule, or delete the row")
         elif rel == "requires" and status.get(a) in GOES_AHEAD:
             warn(p, rec, "relation", f"'requires' does not bind {a}, which is {status[a]}; the row has no effect", found=a)
-
-
-def eligible(fund: dict, region: str | None) -> bool:
-    """Whether a project in `region` may receive aid from `fund` (blank = any, domestic, abroad, or a list)."""
-    elig = fund.get("eligible_regions") or ()
-    if not elig:
-        return True
-    if elig == ("domestic",):
-        return region == fund.get("owner")
-    if elig == ("abroad",):
-        return region != fund.get("owner")
-    return region in elig
 
 
 def _funds(ctx: Ctx, p: Problems) -> None:

@@ -9,6 +9,8 @@ breakdown are all read. The model is returned unsolved.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
@@ -16,10 +18,13 @@ from model.formulation import balance, capacity, financing, objective, stockpile
 from model.formulation.data import MEAN_VALUE, build_data
 from model.formulation.ledger import Ledger
 
+if TYPE_CHECKING:
+    from model.case.load import Case
+
 __all__ = ["MEAN_VALUE", "build_model", "first_stage_vars"]
 
 
-def build_model(case, scenarios: list[str] | None = None, *, risk: bool = True, mean_value: bool = False) -> pyo.ConcreteModel:
+def build_model(case: Case, scenarios: list[str] | None = None, *, risk: bool = True, mean_value: bool = False) -> pyo.ConcreteModel:
     """Extensive form of the case over `scenarios` (default all, weighted by probability).
 
     With one scenario it is that scenario's own model (weight 1). `risk`
@@ -32,7 +37,7 @@ def build_model(case, scenarios: list[str] | None = None, *, risk: bool = True, 
         return _build(case, scenarios, risk, mean_value)
 
 
-def _build(case, scenarios, risk, mean_value) -> pyo.ConcreteModel:
+def _build(case: Case, scenarios: list[str] | None, risk: bool, mean_value: bool) -> pyo.ConcreteModel:
     d = build_data(case, scenarios, mean_value=mean_value)
     ledger = Ledger()
     m = pyo.ConcreteModel(name=str(case.settings.get("case_name") or "minplan"))
@@ -49,9 +54,10 @@ def _build(case, scenarios, risk, mean_value) -> pyo.ConcreteModel:
     stockpile.add_stockpiles(m, d, ledger)
     balance.add_shipments(m, d, ledger)
     balance.add_shortfall(m, d, ledger)
-    balance.add_balance(m, d)
-    balance.add_no_transshipment(m, d)
-    balance.add_policies(m, d)
+    terms = balance.balance_terms(m, d)  # needs every variable above
+    balance.add_balance(m, d, terms)
+    balance.add_no_transshipment(m, d, terms)
+    balance.add_policies(m, d, terms)
     objective.add_objective(m, d, ledger, risk=risk)
     return m
 

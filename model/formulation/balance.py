@@ -74,8 +74,10 @@ def add_shortfall(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
         ledger.add("shortfall_penalty", t, s, var, pen)
 
 
-def _groups(m: pyo.ConcreteModel, d: ModelData) -> dict:
-    """Pre-grouped terms of the balance by (region, material, t, s): local supply, inputs, flows."""
+def balance_terms(m: pyo.ConcreteModel, d: ModelData) -> dict:
+    """Pre-grouped terms of the balance by (region, material, t, s): local supply, inputs, flows.
+
+    Built once after every variable exists; the balance, no-transshipment and policy rows read it."""
     g = {k: defaultdict(list) for k in ("made", "used", "ship_in", "ship_out", "ext", "rel", "short")}
     for (p, t, s), var in m.prod.items():
         r = d.projects[p]
@@ -102,10 +104,9 @@ def _neg(terms):
     return [(-c, v) for c, v in terms]
 
 
-def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_balance(m: pyo.ConcreteModel, d: ModelData, g: dict) -> None:
     """Σ prod(o_p=m) + Σ by·prod + ext + Σ_o ship[o,r] + Σ rel + short ≥ Σ in·prod + Σ_d ship[r,d] + D
     at every region r and material m (free disposal of surplus)."""
-    g = m.groups = _groups(m, d)
     keys = set(g["used"]) | set(g["ship_out"])
     for n, mat, t in d.demand:
         if t in d.delta:
@@ -121,19 +122,17 @@ def add_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.balance = pyo.Constraint(sorted(keys), rule=rule)
 
 
-def add_no_transshipment(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_no_transshipment(m: pyo.ConcreteModel, d: ModelData, g: dict) -> None:
     """For r ∉ N: Σ_d ship[r,d,m] ≤ Σ prod(o_p=m) + Σ by·prod + ext[r,m]."""
-    g = m.groups
     members = set(d.members)
     keys = sorted(k for k in g["ship_out"] if k[0] not in members)
     m.no_transshipment = pyo.Constraint(keys, rule=lambda m, *k: (None, affine(
         g["ship_out"][k] + _neg(g["made"].get(k, ())) + _neg(g["ext"].get(k, ()))), 0.0))
 
 
-def add_policies(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_policies(m: pyo.ConcreteModel, d: ModelData, g: dict) -> None:
     """With U = D + Σ_{p at n} in·prod: Σ_{o∈C} ship[o,n,m] ≤ max_concern_share·U and
     ship[o,n,m] ≤ max_single_origin_share·U for every non-member o."""
-    g = m.groups
     members = set(d.members)
     from_outside = defaultdict(list)  # (n, m, t, s) -> [(o, var)]
     for (o, dd, mat, t, s), var in m.ship.items():

@@ -24,7 +24,7 @@ def online_terms(d: ModelData, p: str, t: int, s: str) -> tuple[float, float, di
     r = d.projects[p]
     eff = d.effects[s]
     avail = eff.avail.get((p, t), 1.0)
-    life, ramp = int(r["life_yr"]), int(r["ramp_yr"] or 0)
+    life, ramp = int(r["life_yr"]), int(r["ramp_yr"])
     if r["status"] == "existing":
         up = 1.0 if r["retire_year"] is None or t < int(r["retire_year"]) else 0.0
         return avail * up, avail * up, {}
@@ -50,7 +50,7 @@ def add_production(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     for p, r in d.projects.items():
         sig = d.scale[r["output"]]
         cap = float(r["capacity_tpy"]) / sig
-        opex = float(r["fixed_opex_musd_per_yr"] or 0.0)
+        opex = float(r["fixed_opex_musd_per_yr"])
         for s in d.scenarios:
             for t in d.years:
                 on_c, stand_c, terms = online_terms(d, p, t, s)
@@ -75,7 +75,7 @@ def add_production(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     m.capacity = pyo.Constraint(cap_idx, rule=cap_rule)
     for (p, t, s), var in prod.items():
         r = d.projects[p]
-        ledger.add("variable_cost", t, s, var, float(r["var_cost_usd_per_t"] or 0) / USD_PER_MUSD * d.scale[r["output"]])
+        ledger.add("variable_cost", t, s, var, float(r["var_cost_usd_per_t"]) / USD_PER_MUSD * d.scale[r["output"]])
 
 
 def add_external_supply(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:

@@ -11,8 +11,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from model.case.domain import eligible, fid_window
 from model.formulation.scenarios import WILDCARD, Effects, effects_from_rows, first_touch_year
+
+if TYPE_CHECKING:
+    from model.case.load import Case
 
 USD_PER_MUSD = 1e6  # per-tonne USD prices multiply tonnes; the model counts USD million
 PCT = 100.0
@@ -36,7 +41,7 @@ def crf(rate: float, life: int) -> float:
     return 1.0 / life if rate == 0 else rate / (1.0 - (1.0 + rate) ** (-life))
 
 
-def _records(case, sheet: str) -> list[dict]:
+def _records(case: Case, sheet: str) -> list[dict]:
     return case.tables[sheet].to_dict("records")
 
 
@@ -79,10 +84,10 @@ class ModelData:
 
     def capital_per_year(self, p: str) -> float:
         rec = self.projects[p]
-        return (rec["capex_musd"] or 0.0) * crf(self.settings["discount_rate"], rec["life_yr"])
+        return rec["capex_musd"] * crf(self.settings["discount_rate"], rec["life_yr"])
 
 
-def build_data(case, scenarios: list[str] | None = None, mean_value: bool = False) -> ModelData:
+def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool = False) -> ModelData:
     """Derive every set and parameter of the model from `case`.
 
     `scenarios` restricts the model to some scenarios (weights renormalised);
@@ -123,7 +128,7 @@ def build_data(case, scenarios: list[str] | None = None, mean_value: bool = Fals
         eligible=_eligibility(projects, window, funds), supply=supply,
         routes=_resolve_routes(_records(case, "Routes"), list(regions), list(materials)),
         stockpiles=stockpiles, buy_until=_buy_until(stockpiles, disruptions, output),
-        requires=[(d["project"], d["other"], int(d["lag_yr"] or 0)) for d in deps if d["relation"] == "requires"],
+        requires=[(d["project"], d["other"], int(d["lag_yr"])) for d in deps if d["relation"] == "requires"],
         excludes=[(d["project"], d["other"]) for d in deps if d["relation"] == "excludes"],
         policies=_policies(_records(case, "Policies"), years), scenarios=chosen, weight=weight, effects=effects,
         scale=_scales(materials, projects, byproducts, demand, supply, stockpiles), demand=demand,
@@ -135,8 +140,7 @@ def _fid_windows(projects: dict, start: int, end: int) -> dict[str, list[int]]:
     w = {}
     for p, r in projects.items():
         if r["status"] == "candidate":
-            lo = max(start, int(r["earliest_fid_year"]))
-            hi = min(int(r["latest_fid_year"]), end - int(r["lead_time_yr"]))
+            lo, hi = fid_window(r, start, end)
             w[p] = list(range(lo, hi + 1))
         elif r["status"] == "committed" and int(r["fid_year"]) >= start:
             w[p] = [int(r["fid_year"])]
@@ -152,9 +156,7 @@ def _eligibility(projects: dict, window: dict, funds: dict) -> dict[str, list[st
         for f, r in funds.items():
             if r["instrument"] == "stockpile":
                 continue
-            el = set(r["eligible_regions"] or ())
-            if (not el or rp in el or ("domestic" in el and rp == r["owner"])
-                    or ("abroad" in el and rp != r["owner"])):
+            if eligible(r, rp):
                 ok.append(f)
         out[p] = ok
     return out
@@ -184,7 +186,7 @@ def _resolve_routes(rows: list[dict], regions: list[str], materials: list[str]) 
                 if best is None:
                     out[o, d, m] = (0.0, 0.0)
                 elif best[1]["allowed"]:
-                    out[o, d, m] = (float(best[1]["transport_usd_per_t"] or 0), float(best[1]["tariff_pct"] or 0))
+                    out[o, d, m] = (float(best[1]["transport_usd_per_t"]), float(best[1]["tariff_pct"]))
     return out
 
 
@@ -235,5 +237,6 @@ def _scales(materials, projects, byproducts, demand, supply, stockpiles) -> dict
         for m, y in byproducts.get(p, []):
             big[m] = max(big[m], y * float(r["capacity_tpy"]))
     for r in stockpiles.values():
-        big[r["material"]] = max(big[r["material"]], float(r["capacity_t"] or 0), float(r["initial_t"] or 0))
+        big[r["material"]] = max(big[r["material"]], float(r["initial_t"]),
+                                  0.0 if r["capacity_t"] is None else float(r["capacity_t"]))  # blank = no limit
     return {m: material_scale(v) for m, v in big.items()}

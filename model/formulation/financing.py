@@ -30,7 +30,7 @@ def acq_coef(d: ModelData, k: str) -> float:
     """USD m per model unit bought: price_{m_k}·(1 + premium/100)/10^6·σ_m."""
     r = d.stockpiles[k]
     mat = r["material"]
-    return float(d.materials[mat]["price_usd_per_t"]) * (1 + (r["purchase_premium_pct"] or 0) / PCT) / USD_PER_MUSD * d.scale[mat]
+    return float(d.materials[mat]["price_usd_per_t"]) * (1 + r["purchase_premium_pct"] / PCT) / USD_PER_MUSD * d.scale[mat]
 
 
 def add_fid_once(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -49,7 +49,7 @@ def add_public_share(m: pyo.ConcreteModel, d: ModelData) -> None:
         by_pt[p, tau].append(m.aid[p, f, tau])
 
     def capex(p):
-        return float(d.projects[p]["capex_musd"] or 0.0)
+        return float(d.projects[p]["capex_musd"])
 
     lo_idx = [(p, tau) for p, tau in m.fid_index
               if d.projects[p]["status"] == "candidate" and d.projects[p]["min_public_share"] > 0 and capex(p) > 0]
@@ -82,7 +82,7 @@ def add_fund_budgets(m: pyo.ConcreteModel, d: ModelData) -> None:
     idx = [(f, t) for f in d.funds for t in d.years if spend.get((f, t)) or (f, t) in carry]
 
     def rule(m, f, t):
-        c_f = float(d.funds[f]["budget_cost_per_musd"] or 0.0)
+        c_f = float(d.funds[f]["budget_cost_per_musd"])
         lhs = c_f * sum(a * v for a, v in spend.get((f, t), []))
         if (f, t) in carry:
             lhs += m.carry[f, t]
@@ -139,10 +139,10 @@ def add_first_stage_costs(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) ->
             ledger.add("capital", t, None, m.fid[p, tau], ann)
     mcpf = float(d.settings["mcpf"])
     for p, f, tau in m.aid_index:
-        ledger.add("public_funds", tau, None, m.aid[p, f, tau], mcpf * float(d.funds[f]["budget_cost_per_musd"] or 0))
+        ledger.add("public_funds", tau, None, m.aid[p, f, tau], mcpf * float(d.funds[f]["budget_cost_per_musd"]))
     for k, t in m.buy_index:
         a = acq_coef(d, k)
         ledger.add("acquisitions", t, None, m.buy[k, t], a)
         f = d.stockpiles[k]["fund"]
         if f is not None:
-            ledger.add("public_funds", t, None, m.buy[k, t], mcpf * float(d.funds[f]["budget_cost_per_musd"] or 0) * a)
+            ledger.add("public_funds", t, None, m.buy[k, t], mcpf * float(d.funds[f]["budget_cost_per_musd"]) * a)

@@ -34,7 +34,7 @@ def add_stockpiles(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     add_inventory_capacity(m, d)
     for k, r in d.stockpiles.items():
         mat = r["material"]
-        hold = float(d.materials[mat]["holding_cost_usd_per_t_yr"] or 0) / USD_PER_MUSD * d.scale[mat]
+        hold = float(d.materials[mat]["holding_cost_usd_per_t_yr"]) / USD_PER_MUSD * d.scale[mat]
         value = float(d.materials[mat]["price_usd_per_t"]) / USD_PER_MUSD * d.scale[mat]
         for s in d.scenarios:
             for t in d.years:
@@ -48,7 +48,7 @@ def add_inventory_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
     buy, rel = set(m.buy_index), set(m.rel_index)
 
     def rule(m, k, t, s):
-        prev = m.inv[k, t - 1, s] if t > d.start else float(d.stockpiles[k]["initial_t"] or 0) / d.scale[
+        prev = m.inv[k, t - 1, s] if t > d.start else float(d.stockpiles[k]["initial_t"]) / d.scale[
             d.stockpiles[k]["material"]]
         inflow = m.buy[k, t] if (k, t) in buy else 0
         outflow = m.rel[k, t, s] if (k, t, s) in rel else 0

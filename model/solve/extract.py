@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,12 +13,17 @@ from model.formulation.data import USD_PER_MUSD, ModelData
 from model.formulation.financing import acq_coef
 from model.solution import Solution
 
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+    from model.solve.highs import Outcome
+
 
 def _v(var) -> float:
     return float(var.value or 0.0)
 
 
-def extract(m, outcome, duals: dict[int, float]) -> Solution:
+def extract(m: pyo.ConcreteModel, outcome: Outcome, duals: dict[int, float]) -> Solution:
     """The Solution of a solved model `m` (values loaded); `duals` by id of constraint (may be empty)."""
     d: ModelData = m.data
     costs = m.ledger.evaluate(d.delta, d.weight, d.scenarios)

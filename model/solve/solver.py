@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,10 +18,15 @@ from model.solution import Solution
 from model.solve.extract import extract
 from model.solve.highs import HighsRun, Outcome, TriviallyInfeasible
 
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+    from model.case.load import Case
+
 OPTION_KEYS = ("mip_rel_gap", "time_limit_s", "threads", "random_seed")
 
 
-def solver_options(case, options: dict | None = None) -> dict[str, Any]:
+def solver_options(case: Case, options: dict | None = None) -> dict[str, Any]:
     """Settings' solver options overridden by `options` (unknown keys are kept for the caller)."""
     opts = {k: case.settings.get(k) for k in OPTION_KEYS}
     opts.update(options or {})
@@ -29,7 +34,7 @@ def solver_options(case, options: dict | None = None) -> dict[str, Any]:
     return opts
 
 
-def solve_case(case, options: dict | None = None, progress: Callable[[str], None] | None = None) -> Solution:
+def solve_case(case: Case, options: dict | None = None, progress: Callable[[str], None] | None = None) -> Solution:
     """Solve `case` and return its Solution; options override Settings (mip_rel_gap, time_limit_s, threads,
     random_seed; evpi_vss=False skips EVPI and VSS)."""
     say = progress or (lambda _msg: None)
@@ -41,7 +46,7 @@ def solve_case(case, options: dict | None = None, progress: Callable[[str], None
     return solve_model(case, model, opts, say, {"build_s": build_s})
 
 
-def solve_model(case, model, opts: dict, say: Callable[[str], None] = lambda _m: None,
+def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[[str], None] = lambda _m: None,
                 timings: dict | None = None) -> Solution:
     """Solve a built model of `case` (see solve_case); every solver outcome becomes a Solution."""
     timings = dict(timings or {})
@@ -95,7 +100,7 @@ def _solve(model, opts: dict) -> tuple[HighsRun | None, Outcome]:
     return run, run.run()
 
 
-def evpi_vss(case, opts: dict, model, run: HighsRun, out: Outcome,
+def evpi_vss(case: Case, opts: dict, model: pyo.ConcreteModel, run: HighsRun, out: Outcome,
              say: Callable[[str], None] = lambda _m: None) -> dict[str, float | None]:
     """EVPI = RP − WS and VSS = EEV − RP on expected cost without the risk term (DESIGN.md).
 
