@@ -12,9 +12,6 @@ from model import __version__
 from model.commands import MAX_THREADS
 from model.problems import CaseError, RunError
 
-ROOT = Path(__file__).resolve().parent
-DEFAULT_CASE = ROOT / "cases" / "base.xlsx"
-
 
 def planner_errors(fn):
     """Turn planner-facing exceptions into a clear message and an exit status; no traceback unless --debug."""
@@ -89,11 +86,11 @@ def new(path: Path, force: bool) -> None:
 @planner_errors
 def solve(case: Path | None, out: Path | None, force: bool, mip_rel_gap: float | None, time_limit: float | None,
           threads: int | None, seed: int | None) -> None:
-    """Solve CASE (default cases/base.xlsx) and write the result workbook; exit 1 if there is no plan."""
+    """Solve CASE (default cases/base.xlsx, here or shipped) and write the result workbook; exit 1 if there is no plan."""
     from model.commands import run_solve
 
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "threads": threads, "random_seed": seed}
-    run_solve(case or DEFAULT_CASE, out, force, {k: v for k, v in given.items() if v is not None}, ROOT / "outputs")
+    run_solve(case, out, force, {k: v for k, v in given.items() if v is not None})
 
 
 @main.command()
@@ -115,8 +112,7 @@ def sweep(case: Path, varies: tuple[str, ...], jobs: int | None, out: Path | Non
     from model.commands import sweep_command
 
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "evpi_vss": False if no_evpi else None}
-    outcome = sweep_command(case, varies, out, jobs, force, {k: v for k, v in given.items() if v is not None},
-                            ROOT / "outputs")
+    outcome = sweep_command(case, varies, out, jobs, force, {k: v for k, v in given.items() if v is not None})
     if outcome.interrupted:
         sys.exit(130)
 
@@ -132,7 +128,7 @@ def compare(results: tuple[Path, ...], out: Path | None, force: bool) -> None:
 
     from model.commands import compare_command
 
-    compare_command(results, out, force, ROOT / "outputs" / "compare.xlsx", shlex.join(["minplan", *sys.argv[1:]]))
+    compare_command(results, out, force, shlex.join(["minplan", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import click
 from model.case.schema import MAX_THREADS  # noqa: F401  (the bound of --threads, read by cli.py)
 from model.problems import EXIT_ERRORS, EXIT_UNREADABLE, Problems, RunError, UnreadableFile
 from model.run import RunInfo
+from model.shipped import default_case, default_outputs
 from model.solution import TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
 from model.workbook.outfile import check_output, file_name
 
@@ -76,7 +77,7 @@ def run_new(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
 
 
-def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[str, Any], default_dir: Path) -> Path:
+def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: dict[str, Any]) -> Path:
     """Load, check the output path, solve, write the result workbook; return its path.
 
     Raises CaseError for a case with errors and RunError for an output that
@@ -85,6 +86,7 @@ def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[st
     from model.case.load import load_case
     from model.results.write import write_result
 
+    case_path = case_path or default_case()
     run = RunInfo(overrides=dict(overrides))
     progress = Progress()
     progress(f"reading {case_path}")
@@ -93,7 +95,7 @@ def run_solve(case_path: Path, out: Path | None, force: bool, overrides: dict[st
     read_s = time.perf_counter() - t0
     for warning in case.warnings:
         click.echo(str(warning), err=True)
-    target = check_output(out or default_dir / f"{file_name(case.name)}.xlsx", case.files, force=force)
+    target = check_output(out or default_outputs() / f"{file_name(case.name)}.xlsx", case.files, force=force)
     from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
     solution = solve_case(case, overrides, progress)
@@ -168,7 +170,7 @@ def unmet_demand_text(solution: Solution) -> list[str]:
 
 
 def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None, jobs: int | None, force: bool,
-                  options: dict[str, Any], default_dir: Path) -> SweepOutcome:
+                  options: dict[str, Any]) -> SweepOutcome:
     """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
     from model.case.load import load_case
     from model.sweep.engine import default_jobs, run_sweep
@@ -177,7 +179,7 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
     case = load_case(case_path)
     for warning in case.warnings:
         click.echo(str(warning), err=True)
-    target = out_dir or default_dir / f"{file_name(case.name, 'case')}_sweep"
+    target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
     t0 = time.perf_counter()
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:
@@ -214,7 +216,7 @@ def sweep_text(outcome: SweepOutcome) -> str:
     return "\n".join(out)
 
 
-def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, default: Path, command: str) -> Comparison:
+def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, command: str) -> Comparison:
     """What `minplan compare` does: read and check every file, compare, write, print the KPI table."""
     from model.results.compare import compare_results, kpi_text
     from model.results.comparebook import write_comparison
@@ -222,7 +224,7 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, defa
 
     if len(paths) < 2:
         raise RunError("compare needs at least two result workbooks: minplan compare OUT1.xlsx OUT2.xlsx ...")
-    target = check_output(out or default, paths, force=force)  # before reading: a wrong -o is said at once
+    target = check_output(out or default_outputs() / "compare.xlsx", paths, force=force)  # before reading: a wrong -o is said at once
     cmp = compare_results(read_results(paths))
     written = write_comparison(target, cmp, list(paths), command, force=force)
     click.echo(kpi_text(cmp))

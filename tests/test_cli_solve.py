@@ -148,9 +148,9 @@ def test_solver_options_on_the_command_line_override_settings(make_case, tmp_pat
 
 
 def test_defaults_solve_the_base_case_into_outputs(make_case, tmp_path, monkeypatch):
-    case = make_case({"case_name": "base: ban/2030", "end_year": 2027}, name="base.xlsx", **minimal_sheets())
-    monkeypatch.setattr(cli, "DEFAULT_CASE", case)
-    monkeypatch.setattr(cli, "ROOT", tmp_path)
+    (tmp_path / "cases").mkdir()
+    make_case({"case_name": "base: ban/2030", "end_year": 2027}, name="cases/base.xlsx", **minimal_sheets())
+    monkeypatch.chdir(tmp_path)  # the default case and outputs/ are those of the working folder
     monkeypatch.setattr(solve_module, "solve_case", lambda c, o=None, p=None: hand_solution())
     result = CliRunner().invoke(cli.main, ["solve"])
     assert result.exit_code == 0, result.output
