@@ -104,6 +104,11 @@ def test_every_stage_imports_only_the_stages_it_consumes():
     assert found == []
 
 
+def test_solving_and_the_result_writers_never_import_each_other():
+    assert "results" not in ALLOWED["solve"] and "solve" not in ALLOWED["results"]
+    assert not ({"pyomo", "highspy"} & {top for top, stages in EXCLUSIVE.items() if "results" in stages})
+
+
 def test_every_module_belongs_to_a_stage_or_is_shared():
     for path in project_modules():
         name = module_name(path)
@@ -139,3 +144,4 @@ def test_the_checker_catches_shared_words_importing_a_stage_and_relative_imports
         "model.case.load:1 (case) imports model.sweep.vary (sweep)"]
     assert violations("cli", "from model.case.schema import MAX_THREADS\n") == [
         "cli:1 (cli) imports model.case.schema (case)"]
+

@@ -272,3 +272,15 @@ def test_many_funds_are_lumped_so_stacked_totals_stay_right(case, tmp_path):
     assert header[-1] == "other" and len([h for h in header if h]) == 1 + report.charts.MAX_SERIES
     assert sum(v for v in values[1:] if v is not None) == pytest.approx(sum(range(1, 16)))
     assert values[-1] == pytest.approx(sum(range(1, 7)))
+
+
+def test_every_declared_result_table_is_a_solution_table():
+    """model/tables.py declares what a Solution holds: a table declared there and missing here would never be filled."""
+    import dataclasses
+
+    from model.solution import Solution
+    from model.tables import TABLES
+
+    fields = {f.name for f in dataclasses.fields(Solution)}
+    assert [t.name for t in TABLES if t.name not in fields] == []
+    assert len({t.sheet for t in TABLES if t.sheet}) == len([t for t in TABLES if t.sheet])

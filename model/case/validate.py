@@ -4,7 +4,7 @@ Cell-level checks (types, ranges, allowed words) and duplicate keys within a
 file happen while reading, from the schema. Here are the checks that need
 more than one cell: required sheets and columns, the horizon, references and
 look-alike identifiers. The rules DESIGN.md states between columns and sheets
-are in `validate_rules`, the data-feasibility checks in `validate_feasibility`.
+are in `rules`, the data-feasibility checks in `feasibility`.
 """
 
 from __future__ import annotations

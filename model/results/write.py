@@ -15,7 +15,7 @@ In_<sheet>   every case table as solved (after inheritance and defaults), with
 Manifest     key / value: versions, SHA-256 of every case file, options, times
 ChartData    the small pivots the charts draw
 
-Every table sheet is a header row at A1 and records below (see report_sheets).
+Every table sheet is a header row at A1 and records below (see model/workbook/sheets.py).
 Written with openpyxl in write-only mode: openpyxl is already what minplan
 reads and writes workbooks with, it streams rows to disk (a million-row
 table does not have to fit in memory as cell objects), and it writes native
