@@ -7,6 +7,7 @@ says why in plain words. Pyomo is imported only once a solve is certain.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,7 +219,7 @@ def sweep_text(outcome: SweepOutcome) -> str:
 
 def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, command: str) -> Comparison:
     """What `minplan compare` does: read and check every file, compare, write, print the KPI table."""
-    from model.results.compare import compare_results, kpi_text
+    from model.results.compare import compare_results
     from model.results.comparebook import write_comparison
     from model.results.read import read_results
 
@@ -234,3 +235,25 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, comm
         click.echo(f"note: {n}", err=True)
     click.echo(f"comparison: {written}")
     return cmp
+
+
+def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
+    """The KPI table as printed on the console: value per run, and differences against the first run."""
+    from model.results.compare import as_number, is_missing
+
+    def show(v: Any, pct: bool = False) -> str:
+        x = as_number(v) if not isinstance(v, str) else None
+        if x is None or math.isnan(x):
+            return "" if is_missing(v) else str(v)
+        return f"{x:+.1%}" if pct else (f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:,.4g}" if abs(x) < 1 else f"{x:,.3f}")
+
+    cols = [c for c in cmp.kpis.columns if c not in ("group", "unit")]
+    lines = [["kpi", *cols[1:]]]
+    for _, r in cmp.kpis.head(max_rows).iterrows():
+        unit = f" ({r['unit']})" if r["unit"] else ""
+        lines.append([f"{r['group']}: {r['item']}{unit}", *[show(r[c], c.endswith("Δ%")) for c in cols[1:]]])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+    if len(cmp.kpis) > max_rows:
+        text.append(f"... {len(cmp.kpis) - max_rows} more rows in the KPIs sheet")
+    return "\n".join(text)

@@ -12,7 +12,6 @@ inheritance chain). model.results.comparebook writes the comparison workbook.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +45,8 @@ def run_labels(books: list[ResultBook]) -> list[str]:
     return [f"{i}:{s}" if stems.count(s) > 1 else s for i, s in enumerate(stems, start=1)]
 
 
-def _num(v: Any) -> float | None:
+def as_number(v: Any) -> float | None:
+    """A cell's value as a float, or None when it is not a number."""
     if isinstance(v, bool):
         return float(v)
     if isinstance(v, (int, float)):
@@ -59,7 +59,7 @@ def _num(v: Any) -> float | None:
 
 def difference(a: Any, b: Any) -> tuple[float | None, float | None]:
     """(b − a, (b − a)/|a|) with tiny differences shown as zero; None where either is not a number."""
-    x, y = _num(a), _num(b)
+    x, y = as_number(a), as_number(b)
     if x is None or y is None:
         return None, None
     d = y - x
@@ -183,7 +183,7 @@ def portfolio_table(books: list[ResultBook], labels: list[str]) -> pd.DataFrame:
     for label in labels:  # plain True / False / None, not numpy booleans or NaN
         col = f"{label} funded"
         if col in table.columns:
-            table[col] = [None if _missing(v) else bool(v) for v in table[col]]
+            table[col] = [None if is_missing(v) else bool(v) for v in table[col]]
     differs = []
     for _, row in table.iterrows():
         names = [lab for lab in labels[1:] if project_differs(row, labels[0], lab)]
@@ -198,7 +198,7 @@ def project_differs(row: pd.Series, base: str, other: str) -> bool:
     """Does `other` fund, time or aid this project differently from `base`?"""
     for what in ("funded", "fid_year", "aid_musd"):
         a, b = row.get(f"{base} {what}"), row.get(f"{other} {what}")
-        a, b = (None if _missing(a) else a), (None if _missing(b) else b)
+        a, b = (None if is_missing(a) else a), (None if is_missing(b) else b)
         if what == "aid_musd":
             if difference(a or 0.0, b or 0.0)[0] not in (0.0, None):
                 return True
@@ -209,10 +209,11 @@ def project_differs(row: pd.Series, base: str, other: str) -> bool:
 
 def is_yes(v: Any) -> bool:
     """A funded flag read back from a workbook or a table: True, numpy's True, 1; blank is False."""
-    return not _missing(v) and bool(v)
+    return not is_missing(v) and bool(v)
 
 
-def _missing(v: Any) -> bool:
+def is_missing(v: Any) -> bool:
+    """Whether a cell is blank (None or NaN)."""
     try:
         return v is None or bool(pd.isna(v))
     except (TypeError, ValueError):
@@ -341,23 +342,3 @@ def compare_results(books: list[ResultBook]) -> Comparison:
     runs = runs_table(books, labels)
     return Comparison(labels, kpis, portfolio_table(books, labels), series_tables(books, labels), runs,
                       provenance_warnings(runs), notes)
-
-
-def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
-    """The KPI table as printed on the console: value per run, and differences against the first run."""
-    def show(v: Any, pct: bool = False) -> str:
-        x = _num(v) if not isinstance(v, str) else None
-        if x is None or math.isnan(x):
-            return "" if _missing(v) else str(v)
-        return f"{x:+.1%}" if pct else (f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:,.4g}" if abs(x) < 1 else f"{x:,.3f}")
-
-    cols = [c for c in cmp.kpis.columns if c not in ("group", "unit")]
-    lines = [["kpi", *cols[1:]]]
-    for _, r in cmp.kpis.head(max_rows).iterrows():
-        unit = f" ({r['unit']})" if r["unit"] else ""
-        lines.append([f"{r['group']}: {r['item']}{unit}", *[show(r[c], c.endswith("Δ%")) for c in cols[1:]]])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
-    if len(cmp.kpis) > max_rows:
-        text.append(f"... {len(cmp.kpis) - max_rows} more rows in the KPIs sheet")
-    return "\n".join(text)
