@@ -55,6 +55,10 @@ class Solution:
     stockpile_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     dependence: pd.DataFrame = field(default_factory=pd.DataFrame)
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shortfall: pd.DataFrame = field(default_factory=pd.DataFrame)  # by step of the cost curve
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the tree: one row per node and its decisions
+    plan_now: list[str] = field(default_factory=list)  # "Decide now", in words
+    plan_if: list[str] = field(default_factory=list)  # "If…": one line per branch of the tree
     shortfall_penalty: dict[str, float] = field(default_factory=dict)  # material -> shortfall_penalty_usd_per_t
 
     @property

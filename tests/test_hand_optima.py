@@ -398,18 +398,19 @@ def test_concern_share_policy_caps_imports_from_concern_region(make_case, cap, o
 
 
 def test_stockpile_bought_before_supply_cut_is_released_during_it(make_case):
-    """A stockpile filled in 2026 covers a 2027 export cut; buying in the cut year is not allowed.
+    """A stockpile filled in 2026 covers a 2027 export cut; in the cut year there is nothing to buy.
 
     2026-2027, demand 10 t/yr. X sells at 10,000 USD/t. Scenario `ban`
-    (probability 1): supply_cut of X's mag from 2027 (magnitude 1), so
-    B_k = min(buy_until 2027, 2027 − 1) = 2026. Reference price 20,000 USD/t,
-    premium 10 % → acquisitions 22,000 USD/t; holding cost 1,000 USD/t/yr;
-    shortfall 1,000,000 USD/t. Releases only in a year a touching row is active.
-    - 2026: import 10 t (0.1), buy 10 t (0.22), hold 10 t (0.01).
-    - 2027: X cut to 0; release 10 t; inventory 0, so no terminal credit.
-    Total 0.33. Buying less leaves shortfall at 1 USD m per t; buying more
-    costs 22,000 for 20,000 of terminal credit; buying in 2027 instead would
-    save the 0.01 holding cost, so a model that allowed it would find 0.32.
+    (probability 1): supply_cut of X's mag from 2027 (magnitude 1). Reference
+    price 20,000 USD/t, premium 10 % of it = 2,000 USD/t; holding cost
+    1,000 USD/t/yr; shortfall 1,000,000 USD/t. Purchases are physical (v2):
+    the stockpile's tonnes come from X's offer at X's price.
+    - 2026: import 10 t for demand (0.1) and 10 t for the stockpile (0.1),
+      premium 10·2,000 (0.02), hold 10 t (0.01).
+    - 2027: X cut to 0, so nothing can be bought; release 10 t; inventory 0,
+      so no terminal credit.
+    Total 0.23. Buying less leaves shortfall at 1 USD m per t; buying more
+    costs 12,000 USD/t and earns no credit (none was held at the start).
     """
     years = [Y, Y + 1]
     path = make_case(
@@ -422,7 +423,7 @@ def test_stockpile_bought_before_supply_cut_is_released_during_it(make_case):
         Disruptions=[{"scenario": "ban", "kind": "supply_cut", "target": "X", "material": "mag", "start_year": Y + 1}],
     )
     sol = solve(path)
-    assert sol.objective == pytest.approx(0.33, rel=1e-6)
+    assert sol.objective == pytest.approx(0.23, rel=1e-6)
     first, second = one(sol.stockpiles, stockpile="S", year=Y), one(sol.stockpiles, stockpile="S", year=Y + 1)
     assert (first["buy_t"], first["release_t"], first["inventory_t"]) == pytest.approx((10, 0, 10), abs=1e-6)
     assert (second["buy_t"], second["release_t"], second["inventory_t"]) == pytest.approx((0, 10, 0), abs=1e-6)
@@ -433,9 +434,13 @@ def test_stockpile_bought_before_supply_cut_is_released_during_it(make_case):
 
 
 def _ban_case(make_case, penalty, **kw):
-    """calm (0.8): X sells 100 t at 10,000 USD/t; ban (0.2): X cut. P: capacity 10, capex 0.5, life 1."""
+    """calm (0.8): X sells 100 t at 10,000 USD/t; ban (0.2): X cut. P: capacity 10, capex 0.5, life 1.
+
+    The ban acts from the first year, so the tree branches at once; `decisions = now` keeps P's FID a choice
+    made before the scenario is known, which these derivations assume.
+    """
     return make_case(
-        settings(**kw), Regions=[US, X], Materials=[mag(penalty=penalty)], Demand=demand([Y]),
+        settings(decisions="now", **kw), Regions=[US, X], Materials=[mag(penalty=penalty)], Demand=demand([Y]),
         Supply=offer([Y], 10_000), Projects=[candidate("P", 0.5)],
         Scenarios=[{"scenario": "calm", "probability": 0.8}, {"scenario": "ban", "probability": 0.2}],
         Disruptions=[{"scenario": "ban", "kind": "supply_cut", "target": "X", "material": "mag", "start_year": Y}],
@@ -487,16 +492,16 @@ def test_evpi_and_vss_by_hand(make_case):
 
 
 def test_stockpile_capacity_limits_cover_and_its_marginal_value(make_case):
-    """A 6 t stockpile covers 6 of the 10 t cut; one more tonne of capacity would save 977,000 USD.
+    """A 6 t stockpile covers 6 of the 10 t cut; one more tonne of capacity would save 987,000 USD.
 
-    As the stockpile test above (2026-2027, X cut in 2027, acquisitions
-    22,000 USD/t, holding 1,000 USD/t/yr, shortfall 1,000,000 USD/t), with
-    capacity_t 6:
-    - 2026: import 0.1, buy 6 (0.132), hold 6 (0.006); 2027: release 6,
-      shortfall 4 (4.0). Total 4.238.
+    As the stockpile test above (2026-2027, X at 10,000 USD/t cut in 2027,
+    premium 2,000 USD/t, holding 1,000 USD/t/yr, shortfall 1,000,000 USD/t),
+    with capacity_t 6:
+    - 2026: import 10 t for demand (0.1) and 6 t to stock (0.06), premium
+      0.012, hold 6 (0.006); 2027: release 6, shortfall 4 (4.0). Total 4.178.
     Given this plan, one more tonne of capacity lets one more tonne be bought
-    in 2026 and released in 2027: −22,000 − 1,000 + 1,000,000 = 977,000 USD/t,
-    the reported −Σ_{t,s} dual(inv ≤ capacity).
+    in 2026 and released in 2027: −10,000 − 2,000 − 1,000 + 1,000,000 =
+    987,000 USD/t, the reported −Σ_{t,ν} dual(Σ_g inv ≤ capacity).
     """
     years = [Y, Y + 1]
     path = make_case(
@@ -509,24 +514,27 @@ def test_stockpile_capacity_limits_cover_and_its_marginal_value(make_case):
         Disruptions=[{"scenario": "ban", "kind": "supply_cut", "target": "X", "material": "mag", "start_year": Y + 1}],
     )
     sol = solve(path)
-    assert sol.objective == pytest.approx(4.238, rel=1e-6)
+    assert sol.objective == pytest.approx(4.178, rel=1e-6)
     assert one(sol.stockpiles, stockpile="S", year=Y)["buy_t"] == pytest.approx(6, rel=1e-6)
     assert one(sol.supply, region="US", material="mag", year=Y + 1)["shortfall_t"] == pytest.approx(4, rel=1e-6)
     value = one(sol.stockpile_values, stockpile="S")["capacity_marginal_value_usd_per_t"]
-    assert value == pytest.approx(977_000, rel=1e-6)
+    assert value == pytest.approx(987_000, rel=1e-6)
 
 
 def test_stockpile_fund_budget_limits_acquisitions_and_its_marginal_value(make_case):
-    """A stockpile fund of 0.11 USD m buys 5 t; each extra USD of that year's budget saves 977/22 USD.
+    """A stockpile fund of 0.11 USD m buys 5 t; each extra USD of that year's budget saves 987/22 USD.
 
-    As the stockpile test (X cut in 2027, acquisitions 22,000 USD/t, holding
-    1,000 USD/t/yr, shortfall 1,000,000 USD/t), acquisitions paid by fund SF
-    (instrument stockpile, c_f 1, budget 0.11 in 2026, none in 2027), mcpf 0:
-    - buy 5 t in 2026 (0.11 = the budget), hold 5 (0.005), import 0.1;
-      2027: release 5, shortfall 5 (5.0). Total 5.215.
+    As the stockpile test (X at 10,000 USD/t cut in 2027, premium 2,000 USD/t,
+    holding 1,000 USD/t/yr, shortfall 1,000,000 USD/t). The fund SF
+    (instrument stockpile, c_f 1, budget 0.11 in 2026, none in 2027) pays
+    acq = reference price × (1 + premium) = 22,000 USD/t; mcpf 0, so its outlay
+    is a transfer and the real costs are X's price and the premium:
+    - buy 5 t in 2026 (acq 0.11 = the budget; X's price 0.05, premium 0.01),
+      hold 5 (0.005), import 0.1 for demand; 2027: release 5, shortfall 5
+      (5.0). Total 5.165.
     Marginal value in 2026: one more USD m buys 1/0.022 t, each saving
-    1,000,000 − 22,000 − 1,000 = 977,000 USD: 977/22 = 44.409... USD per USD.
-    In 2027 nothing may be bought (B_k = 2026): 0.
+    1,000,000 − 10,000 − 2,000 − 1,000 = 987,000 USD: 987/22 = 44.86... USD
+    per USD. In 2027 X offers nothing, so budget cannot buy anything: 0.
     """
     years = [Y, Y + 1]
     path = make_case(
@@ -541,11 +549,11 @@ def test_stockpile_fund_budget_limits_acquisitions_and_its_marginal_value(make_c
         Disruptions=[{"scenario": "ban", "kind": "supply_cut", "target": "X", "material": "mag", "start_year": Y + 1}],
     )
     sol = solve(path)
-    assert sol.objective == pytest.approx(5.215, rel=1e-6)
+    assert sol.objective == pytest.approx(5.165, rel=1e-6)
     assert one(sol.stockpiles, stockpile="S", year=Y)["buy_t"] == pytest.approx(5, rel=1e-6)
     first = one(sol.funding, fund="SF", year=Y)
     assert first["acquisitions_musd"] == pytest.approx(0.11, rel=1e-6)
-    assert first["marginal_value"] == pytest.approx(977 / 22, rel=1e-6)
+    assert first["marginal_value"] == pytest.approx(987 / 22, rel=1e-6)
     assert one(sol.funding, fund="SF", year=Y + 1)["marginal_value"] == pytest.approx(0, abs=1e-9)
 
 
@@ -578,10 +586,12 @@ def test_failed_project_is_paid_for_but_pays_no_fixed_opex(make_case):
     - build P: Z_ok = 0.3 + 0.1 = 0.4; Z_fail = 0.3 + import 1.0 = 1.3;
       expected 0.85.
     - no P: 1.0.
-    Optimum 0.85 (a model charging opex on failure would find 0.9).
+    Optimum 0.85 (a model charging opex on failure would find 0.9). The failure
+    acts in the first year, so under `decisions = adaptive` the FID could wait
+    for it; `decisions = now` keeps the FID a choice made before it is known.
     """
     path = make_case(
-        settings(), Regions=[US, X], Materials=[mag()], Demand=demand([Y]), Supply=offer([Y], 100_000),
+        settings(decisions="now"), Regions=[US, X], Materials=[mag()], Demand=demand([Y]), Supply=offer([Y], 100_000),
         Projects=[candidate("P", 0.3, fixed_opex_musd_per_yr=0.1)],
         Scenarios=[{"scenario": "ok", "probability": 0.5}, {"scenario": "fail", "probability": 0.5}],
         Disruptions=[{"scenario": "fail", "kind": "project_fail", "target": "P", "start_year": Y}],
@@ -783,26 +793,30 @@ def test_no_transshipment_through_a_non_member(make_case):
     assert one(sol.supply, region="US", material="mag", year=Y)["imports_ally_t"] == pytest.approx(10, rel=1e-6)
 
 
-@pytest.mark.parametrize("only_in_disruption, objective", [("N", 0.5), ("Y", 0.6)])
-def test_release_rule_keeps_stock_for_after_the_buying_years(make_case, only_in_disruption, objective):
-    """With release_only_in_disruption N, stock is released only after B_k; with Y and no disruption, never.
+@pytest.mark.parametrize("only_in_disruption, objective", [("N", 0.3), ("Y", 0.42)])
+def test_release_rule_lets_a_reserve_be_drawn_in_calm_years_only_with_n(make_case, only_in_disruption, objective):
+    """With release_only_in_disruption N, a held reserve may be drawn in a calm year; with Y, never without a disruption.
 
     2026-2027, demand 10 t/yr, X at 30,000 USD/t, reference price 20,000,
-    no premium, no holding cost, buy_until_year 2026 → B_k = 2026.
-    - N: releases only in 2027. Import 10 t in 2026 (0.3), buy 10 t in 2026
-      (0.2), release them in 2027: 0.5. (Were release allowed in 2026, buying
-      20 t and releasing 10 in each year would cost 0.4.)
-    - Y, no disruption: no release ever; any tonne bought is credited back at
-      the price paid, so imports decide: 0.6.
+    no premium, holding cost 1,000 USD/t/yr, an initial holding of 10 t, no
+    disruption. What is left at the end is credited at the reference price
+    up to the initial holding.
+    - N: release the 10 t in 2026 (no import that year, nothing held), import
+      10 t in 2027 (0.3); nothing left, no credit: 0.3. Releasing in 2027
+      instead costs the 2026 holding (0.01) as well; keeping the reserve costs
+      0.6 + 0.02 − 0.2 = 0.42.
+    - Y: no release ever: import 20 t (0.6), hold 10 t two years (0.02),
+      credit 10 t at 20,000 (−0.2): 0.42.
     """
     years = [Y, Y + 1]
     path = make_case(
-        settings(end_year=Y + 1), Regions=[US, X], Materials=[mag()], Demand=demand(years), Supply=offer(years, 30_000),
+        settings(end_year=Y + 1), Regions=[US, X], Materials=[mag(holding_cost_usd_per_t_yr=1_000)],
+        Demand=demand(years), Supply=offer(years, 30_000),
         Projects=[{"project": "idle", "region": "X", "status": "existing", "output": "mag", "capacity_tpy": 0}],
-        Stockpiles=[{"stockpile": "S", "owner": "US", "location": "US", "material": "mag", "buy_until_year": Y,
+        Stockpiles=[{"stockpile": "S", "owner": "US", "location": "US", "material": "mag", "initial_t": 10,
                      "release_only_in_disruption": only_in_disruption}],
     )
     sol = solve(path)
     assert sol.objective == pytest.approx(objective, rel=1e-6)
     released = [one(sol.stockpiles, stockpile="S", year=y)["release_t"] for y in years]
-    assert released == pytest.approx([0, 10] if only_in_disruption == "N" else [0, 0], abs=1e-6)
+    assert released == pytest.approx([10, 0] if only_in_disruption == "N" else [0, 0], abs=1e-6)

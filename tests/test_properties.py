@@ -20,7 +20,7 @@ from model.case.load import load_case
 
 SEEDS = range(8)
 # The objective's parts, as Solution's docstring names them; none of them is a total.
-COMPONENTS = {"capital", "public_funds", "acquisitions", "fixed_opex", "variable_cost", "external_purchases", "transport",
+COMPONENTS = {"capital", "public_funds", "acquisition_premium", "fixed_opex", "variable_cost", "external_purchases", "transport",
               "tariffs", "holding", "shortfall_penalty", "stockpile_terminal_value", "cvar_term"}
 START = 2026
 

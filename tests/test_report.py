@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from model import tables as R
 from model.case.load import load_case
 from model.problems import RunError
 from model.results import write as report
@@ -23,15 +24,18 @@ TABLE_SHEETS = ("Portfolio", "Funding", "Supply", "Stockpiles", "Dependence", "S
 
 
 def hand_solution(status: str = OPTIMAL) -> Solution:
-    """A small solution following model/solution.py, with values chosen to be recognisable."""
+    """A small solution following model/tables.py, with values chosen to be recognisable."""
+    zero_supply = dict.fromkeys(R.SUPPLY.value_columns, 0.0)
     supply = pd.DataFrame([
-        {"scenario": s, "region": "US", "material": "mag", "year": y, "demand_t": 10.0, "from_projects_t": 7.5,
-         "byproduct_t": 0.0, "external_t": 0.0, "imports_ally_t": 1.0, "imports_partner_t": 0.0,
-         "imports_concern_t": 0.5 if s == "base" else 0.0, "exports_t": 0.0, "stockpile_release_t": 0.0 if s == "base" else 1.5,
-         "shortfall_t": 1.0} for s in SCEN for y in YEARS])
+        {"scenario": s, "region": "US", "material": "mag", "year": y, **zero_supply, "demand_t": 10.0,
+         "from_projects_t": 7.5, "imports_ally_t": 1.0, "imports_concern_t": 0.5 if s == "base" else 0.0,
+         "stockpile_release_t": 0.0 if s == "base" else 1.5, "shortfall_t": 1.0} for s in SCEN for y in YEARS],
+        columns=R.SUPPLY.columns)
     stock = pd.DataFrame([
-        {"scenario": s, "stockpile": "SP", "year": y, "material": "mag", "location": "US", "buy_t": 2.0 if y == 2026 else 0.0,
-         "release_t": 0.0, "inventory_t": 2.0 if s == "base" else 0.5, "capacity_t": 5.0} for s in SCEN for y in YEARS])
+        {"scenario": s, "stockpile": "SP", "year": y, "node": s, "material": "mag", "location": "US",
+         "buy_t": 2.0 if y == 2026 else 0.0, "release_t": 0.0, "inventory_t": 2.0 if s == "base" else 0.5,
+         "inventory_coalition_t": 2.0 if s == "base" else 0.5, "inventory_ally_t": 0.0, "inventory_partner_t": 0.0,
+         "inventory_concern_t": 0.0, "capacity_t": 5.0} for s in SCEN for y in YEARS], columns=R.STOCKPILES.columns)
     return Solution(
         status=status, message="", objective=123.456, bound=120.0, gap=0.0279,
         timings={"read_s": 0.1, "build_s": 0.2, "handover_s": 0.05, "solve_s": 1.5, "duals_s": 0.3},
@@ -42,26 +46,34 @@ def hand_solution(status: str = OPTIMAL) -> Solution:
         breakdown=pd.DataFrame({"component": ["capital", "public_funds", "shortfall_penalty"], "value_musd": [100.0, 3.456, 20.0]}),
         portfolio=pd.DataFrame([
             {"project": "new", "name": "=HYPERLINK(\"http://x\")", "region": "US", "status": "candidate", "output": "mag",
-             "capacity_tpy": 8.0, "capex_musd": 50.0, "funded": True, "fid_year": 2026, "online_year": 2027,
+             "capacity_tpy": 8.0, "capex_musd": 50.0, "funded": True, "funded_probability": 1.0, "fid_year": 2026,
+             "online_year": 2027, "fid_when": "2026 in every scenario", "online_when": "2027 in every scenario",
              "aid_musd": 7.25, "public_share": 0.145},
             {"project": "idle", "name": "idle plant", "region": "US", "status": "candidate", "output": "mag",
-             "capacity_tpy": 3.0, "capex_musd": 20.0, "funded": False, "fid_year": None, "online_year": None,
-             "aid_musd": 0.0, "public_share": 0.0}]),
-        aid=pd.DataFrame([{"project": "new", "fund": "G", "year": 2026, "aid_musd": 5.0},
-                          {"project": "new", "fund": "L", "year": 2026, "aid_musd": 2.25}]),
+             "capacity_tpy": 3.0, "capex_musd": 20.0, "funded": False, "funded_probability": 0.0, "fid_year": None,
+             "online_year": None, "fid_when": "never", "online_when": "never", "aid_musd": 0.0, "public_share": 0.0}],
+            columns=R.PORTFOLIO.columns),
+        aid=pd.DataFrame([{"project": "new", "fund": "G", "year": 2026, "node": "base", "probability": 1.0, "aid_musd": 5.0},
+                          {"project": "new", "fund": "L", "year": 2026, "node": "base", "probability": 1.0,
+                           "aid_musd": 2.25}], columns=R.AID.columns),
         funding=pd.DataFrame([
-            {"fund": f, "year": y, "instrument": "grant", "owner": "US", "budget_musd": 10.0,
-             "aid_musd": (5.0 if f == "G" else 2.25) if y == 2026 else 0.0, "acquisitions_musd": 0.0,
+            {"fund": f, "year": y, "node": "base", "probability": 1.0, "instrument": "grant", "owner": "US",
+             "budget_musd": 10.0, "aid_musd": (5.0 if f == "G" else 2.25) if y == 2026 else 0.0, "acquisitions_musd": 0.0,
              "budget_use_musd": (5.0 if f == "G" else 2.25) if y == 2026 else 0.0, "carry_in_musd": 0.0,
-             "carry_out_musd": 0.0, "marginal_value": 0.0, "marginal_value_pv": 0.0} for f in ("G", "L") for y in YEARS]),
+             "carry_out_musd": 0.0, "marginal_value": 0.0, "marginal_value_year": 0.0, "marginal_value_pv": 0.0}
+            for f in ("G", "L") for y in YEARS], columns=R.FUNDING.columns),
         supply=supply,
         stockpiles=stock,
         stockpile_values=pd.DataFrame({"stockpile": ["SP"], "capacity_marginal_value_usd_per_t": [321.0]}),
         dependence=pd.DataFrame([{"scenario": s, "region": "US", "material": "mag", "year": y, "consumption_t": 10.0,
-                                  "concern_imports_t": 0.5, "concern_share": 0.05, "max_single_origin_share": 0.1}
-                                 for s in SCEN for y in YEARS]),
+                                  "coalition_origin_t": 8.5, "ally_origin_t": 1.0, "partner_origin_t": 0.0,
+                                  "concern_origin_t": 0.5, "concern_share": 0.05, "largest_origin": "X",
+                                  "largest_origin_share": 0.1, "limit_concern_share": None,
+                                  "limit_single_origin_share": None}
+                                 for s in SCEN for y in YEARS], columns=R.DEPENDENCE.columns),
         scenarios=pd.DataFrame({"scenario": list(SCEN), "probability": list(SCEN.values()), "cost_musd": [110.0, 143.0],
-                                "shortfall_t": [2.0, 2.0], "shortfall_cost_musd": [10.0, 10.0]}),
+                                "shortfall_t": [2.0, 2.0], "shortfall_cost_musd": [10.0, 10.0],
+                                "path": ["base 2026–2027", "ban 2026–2027"]}),
     )
 
 
@@ -110,10 +122,16 @@ def test_values_round_trip(case, tmp_path):
     summary = {(r["section"], r["item"]): r["value"] for r in records(wb["Summary"])}
     assert summary[("outcome", "objective")] == pytest.approx(123.456)
     assert summary[("objective breakdown", "total")] == pytest.approx(123.456)
-    assert summary[("kpi", "EVPI: expected value of perfect information")] == 4.5
+    assert summary[("kpi", "EVPI")] == 4.5
     assert summary[("case", "name")] == "tiny"
-    assert wb["Funding"]["J2"].number_format == "#,##0.00"  # carry_in_musd
-    assert wb["Portfolio"]["L2"].number_format == "0.0%"  # public_share
+    assert _cell(wb["Funding"], "carry_in_musd").number_format == "#,##0.00"
+    assert _cell(wb["Portfolio"], "public_share").number_format == "0.0%"
+
+
+def _cell(ws, column: str):
+    """The first data cell of the column with this header."""
+    header = [c.value for c in ws[1]]
+    return ws.cell(row=2, column=header.index(column) + 1)
 
 
 def test_inputs_carry_source_and_note_beside_each_row(case, tmp_path):

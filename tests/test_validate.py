@@ -47,7 +47,7 @@ ERRORS = {
                           "a year typed as a whole number, such as 2030)",
     "unknown_setting": "Settings!A6: unknown setting; did you mean 'discount_rate'? (found 'discount_rat'; expected one of "
                        "case_name, description, start_year, end_year, discount_rate, base_case, mcpf, risk_weight, cvar_alpha, "
-                       "mip_rel_gap, time_limit_s, threads, random_seed)",
+                       "mip_rel_gap, time_limit_s, threads, random_seed, decisions, max_nodes, fid_step_yr)",
     "blank_required_cell": "Demand!D2: demand_t is blank, and this column is required (expected a number of 0 or more, in t)",
     "duplicate_project": "Projects!A6: duplicate project: also at Projects!A2 (found 'us_mine'; expected each project once: "
                          "delete or merge one of the rows)",
@@ -68,7 +68,7 @@ ERRORS = {
     "demand_in_non_member": "Demand!A4: region must be a member region (found 'AU'; expected a region with member = Y on the Regions sheet)",
     "disruption_unknown_project": "Disruptions!C4: project_fail targets an unknown project (found 'ghost'; expected a project "
                                   "listed on the Projects sheet)",
-    "disruption_unknown_scenario": "Disruptions!A2: unknown scenario (found 'embargo'; expected a scenario listed on the Scenarios sheet)",
+    "disruption_unknown_scenario": "Disruptions!A2: unknown scenario (found 'embargo'; expected a scenario listed on the Scenarios sheet or '*')",
     "route_block_bad_target": "Disruptions!C3: route_block needs origin>destination, each a known region or * (found 'CN-US'; "
                               "expected for example CN>* for nothing leaving CN, or *>US)",
     "supply_cut_above_one": "Disruptions!F2: a supply_cut magnitude is the fraction cut (found '1.5'; expected a number from 0 to 1; "

@@ -103,7 +103,9 @@ STATUSES = ("candidate", "committed", "existing")
 ROLES = ("input", "byproduct")
 RELATIONS = ("requires", "excludes")
 INSTRUMENTS = ("grant", "loan", "equity", "stockpile")
-DISRUPTION_KINDS = ("supply_cut", "price_shock", "demand_shock", "project_delay", "project_fail", "route_block")
+DISRUPTION_KINDS = ("supply_cut", "price_shock", "demand_shock", "project_delay", "project_fail", "route_block",
+                    "origin_block")
+DECISION_MODES = ("adaptive", "now")
 
 C = Column
 
@@ -124,6 +126,12 @@ SETTINGS_KEYS: tuple[Column, ...] = (
     C("time_limit_s", NUMBER, "Solver time limit in seconds (blank = none).", unit="s", min=0, min_open=True),
     C("threads", INTEGER, "Solver threads (blank = HiGHS's default).", min=1, max=MAX_THREADS),
     C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0),
+    C("decisions", ENUM, "adaptive: decisions may differ between branches of the scenario tree (decide now, and what to"
+      " do if a ban begins); now: everything is fixed before anything is known.", default="adaptive",
+      choices=DECISION_MODES),
+    C("max_nodes", INTEGER, "Largest scenario tree (nodes over all years) the case may build.", default=2000, min=1),
+    C("fid_step_yr", INTEGER, "FIDs only every this many years from start_year (1 = every year).", default=1, unit="yr",
+      min=1),
 )
 
 SHEETS: tuple[Sheet, ...] = (
@@ -286,10 +294,13 @@ SHEETS: tuple[Sheet, ...] = (
             C("location", TEXT, "Member region where it is held and released.", required=True, ref="Regions"),
             C("material", TEXT, "Material held.", required=True, ref="Materials"),
             C("initial_t", NUMBER, "Inventory at the start.", default=0.0, unit="t", min=0),
+            C("initial_origin", TEXT, "Region where the initial holding was made (blank = made in the coalition).",
+              ref="Regions"),
             C("capacity_t", NUMBER, "Largest inventory (blank = no limit).", unit="t", min=0),
             C("purchase_premium_pct", NUMBER, "Premium paid over the reference price when buying.", default=0.0, unit="%", min=0),
             C("fund", TEXT, "Stockpile fund that pays acquisitions (blank = paid outside the modelled budgets).", ref="Funds"),
             C("buy_until_year", YEAR, "Last year acquisitions are allowed (blank = end).", unit="year"),
+            C("max_purchase_tpy", NUMBER, "Largest purchase per year (blank = no limit).", unit="t/yr", min=0),
             C("max_release_tpy", NUMBER, "Largest release per year (blank = no limit).", unit="t/yr", min=0),
             C("release_only_in_disruption", YN, "Y: release only when a disruption touches the material.", default=True),
         ),
@@ -311,9 +322,10 @@ SHEETS: tuple[Sheet, ...] = (
         "Disruptions",
         ("scenario", "kind", "target", "material", "start_year"),
         (
-            C("scenario", TEXT, "Scenario in which the row acts.", required=True, ref="Scenarios"),
+            C("scenario", TEXT, "Scenario in which the row acts; * = every scenario.", required=True, ref="Scenarios",
+              ref_extra=("*",)),
             C("kind", ENUM, "What happens.", required=True, choices=DISRUPTION_KINDS),
-            C("target", TEXT, "Origin or member region, project, or 'o>d' for route_block; * = any.", required=True),
+            C("target", TEXT, "Origin or member region, project, or 'o>d' for route_block and origin_block; * = any.", required=True),
             C("material", TEXT, "Material touched (blank = all).", ref="Materials"),
             C("start_year", YEAR, "First year it acts.", required=True, unit="year"),
             C("end_year", YEAR, "Last year it acts (blank = horizon end).", unit="year"),
@@ -325,13 +337,28 @@ SHEETS: tuple[Sheet, ...] = (
         "Policies",
         ("region", "material", "year_from"),
         (
-            C("region", TEXT, "Member region.", required=True, ref="Regions"),
+            C("region", TEXT, "Member region, or * for the coalition as a whole.", required=True, ref="Regions",
+              ref_extra=("*",)),
             C("material", TEXT, "Material.", required=True, ref="Materials"),
             C("year_from", YEAR, "First year the row applies (blank = start).", unit="year"),
             C("max_concern_share", NUMBER, "Largest share of consumption imported from concern regions (blank = no limit).", min=0, max=1),
             C("max_single_origin_share", NUMBER, "Largest share of consumption from one non-member origin (blank = no limit).", min=0, max=1),
         ),
-        "Import-dependence limits.",
+        "Import-dependence limits on traced origin.",
+    ),
+    Sheet(
+        "ShortfallCosts",
+        ("material", "region", "up_to_share"),
+        (
+            C("material", TEXT, "Material.", required=True, ref="Materials"),
+            C("region", TEXT, "Member region (blank = every member without rows of its own).", ref="Regions"),
+            C("up_to_share", NUMBER, "Cumulative share of demand this step reaches.", required=True, min=0, min_open=True,
+              max=1),
+            C("penalty_usd_per_t", NUMBER, "Cost of one tonne short in this step (thrifting and substitution first, lost"
+              " output last).", required=True, unit="USD/t", min=0),
+        ),
+        "Shortfall cost curves: steps of unmet demand at rising cost per tonne.",
+        row_word="step",
     ),
 )
 

@@ -1,12 +1,15 @@
-"""Material balance: shipments, shortfall, the balance at each region, transshipment and import policies."""
+"""Material balance by traced origin: shipments, consumption, shortfall steps, the balances, transshipment
+and import policies."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
-from model.formulation.data import PCT, USD_PER_MUSD, ModelData
+from model.formulation.data import COALITION, PCT, USD_PER_MUSD, ModelData
+from model.formulation.financing import buy_origins
 from model.formulation.ledger import Ledger, affine
 
 
@@ -24,6 +27,7 @@ def _holders_and_users(d: ModelData) -> tuple[dict[str, set], dict[str, set]]:
             use[mat].add(r["region"])
     for r in d.stockpiles.values():
         src[r["material"]].add(r["location"])
+        use[r["material"]].add(r["location"])
     for (n, mat, _), v in d.demand.items():
         if v > 0:
             use[mat].add(n)
@@ -34,22 +38,39 @@ def _holders_and_users(d: ModelData) -> tuple[dict[str, set], dict[str, set]]:
     return src, use
 
 
+def ship_origins(d: ModelData, o: str, mat: str) -> list[str]:
+    """Origins a shipment of mat leaving o may carry: o itself outside the coalition, else every g that can be at o."""
+    if o not in d.members:
+        return [o]
+    return [g for g in d.origins.get(mat, []) if o in d.reach[mat, g]]
+
+
 def add_shipments(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
-    """ship[o,d,m,t,s] ≥ 0 for o ≠ d on allowed, unblocked routes where o can hold m and d can use it;
-    cost ship·(transport + tariff_pct/100·price_m·wshock_{m,t,s})."""
+    """ship[o,d,m,g,t,s] ≥ 0 on allowed legs not route-blocked, g = o outside the coalition and g ∈ G_m that can be
+    at o inside it, none with g origin-blocked to a member d; cost ship·transport of the leg, and on arrival at a
+    member the tariff of (g, d, m) for g ≠ ★ (of the leg for ★): tariff_pct/100·price_m·wshock_{m,t,s}."""
     src, use = _holders_and_users(d)
+    members = set(d.members)
     lanes = [(o, dd, mat) for (o, dd, mat) in d.routes if o in src[mat] and dd in use[mat]]
-    idx = [(o, dd, mat, t, s) for o, dd, mat in lanes for s in d.scenarios for t in d.years
-           if not d.effects[s].blocked(o, dd, mat, t)]
+    idx = []
+    for o, dd, mat in lanes:
+        tags = ship_origins(d, o, mat)
+        for s in d.scenarios:
+            e = d.effects[s]
+            for t in d.years:
+                if e.blocked(o, dd, mat, t):
+                    continue
+                idx += [(o, dd, mat, g, t, s) for g in tags if not (dd in members and e.origin_blocked(g, dd, mat, t))]
     m.ship_index = idx
     m.ship = pyo.Var(idx, domain=pyo.NonNegativeReals)
-    for (o, dd, mat, t, s), var in m.ship.items():
-        transport, tariff = d.routes[o, dd, mat]
+    for (o, dd, mat, g, t, s), var in m.ship.items():
+        transport, leg_tariff = d.routes[o, dd, mat]
         sig = d.scale[mat] / USD_PER_MUSD
-        ledger.add("transport", t, s, var, transport * sig)
+        ledger.add("transport", t, (s,), var, transport * sig)
+        tariff = d.tariff.get((g, dd, mat), 0.0) if dd in members and g != COALITION else leg_tariff
         if tariff:
             base = float(d.materials[mat]["price_usd_per_t"]) * d.effects[s].wshock.get((mat, t), 1.0)
-            ledger.add("tariffs", t, s, var, tariff / PCT * base * sig)
+            ledger.add("tariffs", t, (s,), var, tariff / PCT * base * sig)
 
 
 def scenario_demand(d: ModelData, n: str, mat: str, t: int, s: str) -> float:
@@ -57,101 +78,168 @@ def scenario_demand(d: ModelData, n: str, mat: str, t: int, s: str) -> float:
     return d.demand.get((n, mat, t), 0.0) * d.effects[s].demand_multiplier(n, mat, t)
 
 
-def add_shortfall(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
-    """0 ≤ short[n,m,t,s] ≤ D_{n,m,t,s}, only where D > 0; cost shortfall_penalty·short."""
-    bound = {}
+@dataclass
+class Groups:
+    """Terms of the balances pre-grouped once: by (region, m, t, s), and by origin where origin matters."""
+
+    made: dict = field(default_factory=lambda: defaultdict(list))  # (r, m, t, s): output, by-products and own offers
+    used: dict = field(default_factory=lambda: defaultdict(list))  # (r, m, t, s): project inputs
+    ship_in: dict = field(default_factory=lambda: defaultdict(list))  # (r, m, g, t, s)
+    ship_out: dict = field(default_factory=lambda: defaultdict(list))  # (r, m, g, t, s)
+    rel: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, g, t, s)
+    buy: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, g, t, s)
+    cons: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, t, s): [(g, var)]
+    short: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, t, s)
+
+
+def group_terms(m: pyo.ConcreteModel, d: ModelData) -> Groups:
+    """Pre-group production, offers, shipments and stockpile flows for the balance rows."""
+    g = Groups()
+    for (p, t, s), var in m.prod.items():
+        r = d.projects[p]
+        reg, sig = r["region"], d.scale[r["output"]]
+        g.made[reg, r["output"], t, s].append((1.0, var))
+        for mat, y in d.byproducts.get(p, []):
+            g.made[reg, mat, t, s].append((y * sig / d.scale[mat], var))
+        for mat, y in d.inputs.get(p, []):
+            g.used[reg, mat, t, s].append((y * sig / d.scale[mat], var))
+    for (o, mat, t, s), var in m.ext.items():
+        g.made[o, mat, t, s].append((1.0, var))
+    for (o, dd, mat, og, t, s), var in m.ship.items():
+        g.ship_out[o, mat, og, t, s].append((1.0, var))
+        g.ship_in[dd, mat, og, t, s].append((1.0, var))
+    rel, buy = dict(m.rel.items()), dict(m.buy.items())
+    for k, r in d.stockpiles.items():
+        n, mat = r["location"], r["material"]
+        origins = buy_origins(d, k)
+        for s in d.scenarios:
+            for t in d.years:
+                for og in origins:
+                    x = rel.get((k, og, t, d.tree.node[s, t]))
+                    if x is not None:
+                        g.rel[n, mat, og, t, s].append((1.0, x))
+                    b = buy.get((k, og, t, d.tree.decision(s, t)))
+                    if b is not None:
+                        g.buy[n, mat, og, t, s].append((1.0, b))
+    return g
+
+
+def add_consumption(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
+    """cons[n,m,g,t,s] ≥ 0 for members n and origins g ∈ G_m whose tonnes can be at n, where n uses m."""
+    idx = []
+    for n in d.members:
+        for mat in d.materials:
+            tags = [og for og in d.origins.get(mat, []) if n in d.reach[mat, og]]
+            if not tags:
+                continue
+            for s in d.scenarios:
+                for t in d.years:
+                    if scenario_demand(d, n, mat, t, s) > 0 or g.used.get((n, mat, t, s)):
+                        idx += [(n, mat, og, t, s) for og in tags]
+    m.cons_index = idx
+    m.cons = pyo.Var(idx, domain=pyo.NonNegativeReals)
+    for (n, mat, og, t, s), var in m.cons.items():
+        g.cons[n, mat, t, s].append((og, var))
+
+
+def add_shortfall(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, g: Groups) -> None:
+    """0 ≤ short[n,m,t,s,j] ≤ (a_j − a_{j−1})·D_{n,m,t,s}, only where D > 0; cost pen_j·short_j."""
+    bound, pen = {}, {}
     for n, mat, t in d.demand:
-        if t not in d.delta:
+        if t not in d.delta or n not in d.members:
             continue
         for s in d.scenarios:
             dem = scenario_demand(d, n, mat, t, s)
             if dem > 0:
-                bound[n, mat, t, s] = dem / d.scale[mat]
+                for j, (width, p) in enumerate(d.steps[n, mat], start=1):
+                    bound[n, mat, t, s, j] = width * dem / d.scale[mat]
+                    pen[n, mat, t, s, j] = p
     m.short_index = list(bound)
     m.short = pyo.Var(m.short_index, domain=pyo.NonNegativeReals, bounds=lambda m, *k: (0, bound[k]))
-    for (n, mat, t, s), var in m.short.items():
-        pen = float(d.materials[mat]["shortfall_penalty_usd_per_t"]) / USD_PER_MUSD * d.scale[mat]
-        ledger.add("shortfall_penalty", t, s, var, pen)
-
-
-def balance_terms(m: pyo.ConcreteModel, d: ModelData) -> dict:
-    """Pre-grouped terms of the balance by (region, material, t, s): local supply, inputs, flows.
-
-    Built once after every variable exists; the balance, no-transshipment and policy rows read it."""
-    g = {k: defaultdict(list) for k in ("made", "used", "ship_in", "ship_out", "ext", "rel", "short")}
-    for (p, t, s), var in m.prod.items():
-        r = d.projects[p]
-        reg, sig = r["region"], d.scale[r["output"]]
-        g["made"][reg, r["output"], t, s].append((1.0, var))
-        for mat, y in d.byproducts.get(p, []):
-            g["made"][reg, mat, t, s].append((y * sig / d.scale[mat], var))
-        for mat, y in d.inputs.get(p, []):
-            g["used"][reg, mat, t, s].append((y * sig / d.scale[mat], var))
-    for (o, dd, mat, t, s), var in m.ship.items():
-        g["ship_out"][o, mat, t, s].append((1.0, var))
-        g["ship_in"][dd, mat, t, s].append((1.0, var))
-    for key, var in m.ext.items():
-        g["ext"][key].append((1.0, var))
-    for (k, t, s), var in m.rel.items():
-        r = d.stockpiles[k]
-        g["rel"][r["location"], r["material"], t, s].append((1.0, var))
-    for key, var in m.short.items():
-        g["short"][key].append((1.0, var))
-    return g
+    for (n, mat, t, s, j), var in m.short.items():
+        ledger.add("shortfall_penalty", t, (s,), var, pen[n, mat, t, s, j] / USD_PER_MUSD * d.scale[mat])
+        g.short[n, mat, t, s].append((1.0, var))
 
 
 def _neg(terms):
     return [(-c, v) for c, v in terms]
 
 
-def add_balance(m: pyo.ConcreteModel, d: ModelData, g: dict) -> None:
-    """Σ prod(o_p=m) + Σ by·prod + ext + Σ_o ship[o,r] + Σ rel + short ≥ Σ in·prod + Σ_d ship[r,d] + D
-    at every region r and material m (free disposal of surplus)."""
-    keys = set(g["used"]) | set(g["ship_out"])
-    for n, mat, t in d.demand:
-        if t in d.delta:
-            keys.update((n, mat, t, s) for s in d.scenarios if scenario_demand(d, n, mat, t, s) > 0)
-    supply_side = ("made", "ext", "ship_in", "rel", "short")
+def add_member_balance(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
+    """At a member n, for m and each origin g ∈ G_m:
+    [g=★]·(Σ prod + Σ by·prod + ext[n,m]) + Σ_k rel_s[k,g] + Σ_o ship[o,n,m,g] ≥ Σ_d ship[n,d,m,g] + Σ_k buy_s[k,g]
+    + cons[n,m,g]."""
+    cons = {(n, mat, og, t, s): var for (n, mat, og, t, s), var in m.cons.items()}
+    rows = {}
+    for n in d.members:
+        for mat in d.materials:
+            for og in d.origins.get(mat, []):
+                if n not in d.reach[mat, og]:
+                    continue
+                for s in d.scenarios:
+                    for t in d.years:
+                        key = (n, mat, og, t, s)
+                        terms = list(g.made.get((n, mat, t, s), ())) if og == COALITION else []
+                        terms += g.rel.get(key, []) + g.ship_in.get(key, [])
+                        out = g.ship_out.get(key, []) + g.buy.get(key, [])
+                        if key in cons:
+                            out = out + [(1.0, cons[key])]
+                        if out:
+                            rows[key] = terms + _neg(out)
+    m.balance = pyo.Constraint(list(rows), rule=lambda m, *key: (0.0, affine(rows[key]), None))
 
-    def rule(m, r, mat, t, s):
-        key = (r, mat, t, s)
-        terms = [x for k in supply_side for x in g[k].get(key, ())]
-        terms += _neg(g["used"].get(key, ())) + _neg(g["ship_out"].get(key, ()))
-        return (scenario_demand(d, r, mat, t, s) / d.scale[mat], affine(terms), None)
 
-    m.balance = pyo.Constraint(sorted(keys), rule=rule)
+def add_use(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
+    """At a member n: Σ_g cons[n,m,g] + Σ_j short[n,m,j] ≥ D_{n,m} + Σ_{p at n} in_{p,m}·prod (free disposal)."""
+    keys = set(g.used) | {(n, mat, t, s) for n, mat, t in d.demand if t in d.delta and n in d.members
+                          for s in d.scenarios if scenario_demand(d, n, mat, t, s) > 0}
+    keys = sorted(k for k in keys if k[0] in d.members)
+    m.use = pyo.Constraint(keys, rule=lambda m, n, mat, t, s: (
+        scenario_demand(d, n, mat, t, s) / d.scale[mat],
+        affine([(1.0, v) for _, v in g.cons.get((n, mat, t, s), ())] + g.short.get((n, mat, t, s), [])
+               + _neg(g.used.get((n, mat, t, s), ()))), None))
 
 
-def add_no_transshipment(m: pyo.ConcreteModel, d: ModelData, g: dict) -> None:
-    """For r ∉ N: Σ_d ship[r,d,m] ≤ Σ prod(o_p=m) + Σ by·prod + ext[r,m]."""
+def add_nonmember_balance(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
+    """At a non-member r: Σ prod + Σ by·prod + ext + Σ_{o,g} ship[o,r,m,g] ≥ Σ in·prod + Σ_d ship[r,d,m,r], and no
+    transshipment: Σ_d ship[r,d,m,r] ≤ Σ prod + Σ by·prod + ext[r,m]."""
     members = set(d.members)
-    keys = sorted(k for k in g["ship_out"] if k[0] not in members)
-    m.no_transshipment = pyo.Constraint(keys, rule=lambda m, *k: (None, affine(
-        g["ship_out"][k] + _neg(g["made"].get(k, ())) + _neg(g["ext"].get(k, ()))), 0.0))
+    inflow = defaultdict(list)
+    for (r, mat, _og, t, s), terms in g.ship_in.items():
+        if r not in members:
+            inflow[r, mat, t, s] += terms
+    keys = sorted(k for k in set(g.used) | set(inflow) if k[0] not in members and g.used.get(k))
+    m.nonmember_balance = pyo.Constraint(keys, rule=lambda m, r, mat, t, s: (0.0, affine(
+        g.made.get((r, mat, t, s), []) + inflow.get((r, mat, t, s), []) + _neg(g.used.get((r, mat, t, s), []))
+        + _neg(g.ship_out.get((r, mat, r, t, s), []))), None))
+    out = sorted((r, mat, t, s) for (r, mat, og, t, s) in g.ship_out if r not in members)
+    m.no_transshipment = pyo.Constraint(out, rule=lambda m, r, mat, t, s: (None, affine(
+        g.ship_out[r, mat, r, t, s] + _neg(g.made.get((r, mat, t, s), []))), 0.0))
 
 
-def add_policies(m: pyo.ConcreteModel, d: ModelData, g: dict) -> None:
-    """With U = D + Σ_{p at n} in·prod: Σ_{o∈C} ship[o,n,m] ≤ max_concern_share·U and
-    ship[o,n,m] ≤ max_single_origin_share·U for every non-member o."""
-    members = set(d.members)
-    from_outside = defaultdict(list)  # (n, m, t, s) -> [(o, var)]
-    for (o, dd, mat, t, s), var in m.ship.items():
-        if o not in members and dd in members and (dd, mat, t) in d.policies:
-            from_outside[dd, mat, t, s].append((o, var))
+def add_policies(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
+    """With U = D − Σ_j short_j + Σ in·prod: Σ_{g∈C} cons[n,m,g] ≤ max_concern_share·U and cons[n,m,g] ≤
+    max_single_origin_share·U for every non-member g; a `*` row applies the same to Σ over members."""
+    def row(fl, share, short, use, dem):
+        """flows ≤ share·U  as  flows + share·Σ short − share·Σ in·prod ≤ share·D."""
+        terms = [(1.0, v) for v in fl] + [(share * c, v) for c, v in short] + [(-share * c, v) for c, v in use]
+        return terms, share * dem
 
-    def share_row(flows, share, n, mat, t, s):
-        """flows ≤ share·U  as  flows − share·Σ in·prod ≤ share·D."""
-        terms = flows + [(-share * c, v) for c, v in g["used"].get((n, mat, t, s), ())]
-        return (None, affine(terms), share * scenario_demand(d, n, mat, t, s) / d.scale[mat])
+    conc, single = {}, {}
+    for (who, mat, t), (cap_c, cap_1) in d.policies.items():
+        regions = d.members if who == "*" else [who]
+        for s in d.scenarios:
+            flows = [(og, v) for n in regions for og, v in g.cons.get((n, mat, t, s), ())]
+            if not flows:
+                continue
+            dem = sum(scenario_demand(d, n, mat, t, s) for n in regions) / d.scale[mat]
+            use = [x for n in regions for x in g.used.get((n, mat, t, s), ())]
+            short = [x for n in regions for x in g.short.get((n, mat, t, s), ())]
 
-    conc, single = [], []
-    for key, flows in from_outside.items():
-        cap_c, cap_1 = d.policies[key[:3]]
-        if cap_c is not None and any(o in d.concern for o, _ in flows):
-            conc.append(key)
-        if cap_1 is not None:
-            single.extend((*key, o) for o, _ in flows)
-    m.concern_share = pyo.Constraint(conc, rule=lambda m, n, mat, t, s: share_row(
-        [(1.0, v) for o, v in from_outside[n, mat, t, s] if o in d.concern], d.policies[n, mat, t][0], n, mat, t, s))
-    m.single_origin_share = pyo.Constraint(single, rule=lambda m, n, mat, t, s, o: share_row(
-        [(1.0, m.ship[o, n, mat, t, s])], d.policies[n, mat, t][1], n, mat, t, s))
+            if cap_c is not None and any(og in d.concern for og, _ in flows):
+                conc[who, mat, t, s] = row([v for og, v in flows if og in d.concern], cap_c, short, use, dem)
+            if cap_1 is not None:
+                for og in {og for og, _ in flows if og != COALITION}:
+                    single[who, mat, t, s, og] = row([v for o2, v in flows if o2 == og], cap_1, short, use, dem)
+    m.concern_share = pyo.Constraint(list(conc), rule=lambda m, *k: (None, affine(conc[k][0]), conc[k][1]))
+    m.single_origin_share = pyo.Constraint(list(single), rule=lambda m, *k: (None, affine(single[k][0]), single[k][1]))

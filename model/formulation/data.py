@@ -1,8 +1,9 @@
 """Sets and parameters derived once from a Case, before any constraint is written.
 
 Everything the constraint modules need is computed here: FID windows W_p,
-online coefficients g_p, route resolution, the acquisition cut-off B_k,
-release permissions, policies by year, discount factors, and the per-material
+route resolution (legs and origin tariffs), the scenario tree, origins G_m
+and where each origin's tonnes can be, shortfall cost steps, release
+permissions, policies by year, discount factors, and the per-material
 quantity scale. The constraint modules then only read these dicts.
 """
 
@@ -14,14 +15,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from model.case.domain import eligible, fid_window
-from model.formulation.scenarios import WILDCARD, Effects, effects_from_rows, first_touch_year
+from model.formulation.scenarios import WILDCARD, Effects, applies, effects_from_rows, mean_effects
+from model.formulation.tree import ADAPTIVE, Tree, build_tree, restrict
 
 if TYPE_CHECKING:
     from model.case.load import Case
+from model.problems import RunError
 
 USD_PER_MUSD = 1e6  # per-tonne USD prices multiply tonnes; the model counts USD million
 PCT = 100.0
 MEAN_VALUE = "mean_value"  # name of the single scenario of the mean-value problem
+COALITION = "coalition"  # the origin ★ of everything made or offered inside the coalition
 
 
 def material_scale(largest_t: float) -> float:
@@ -42,7 +46,7 @@ def crf(rate: float, life: int) -> float:
 
 
 def _records(case: Case, sheet: str) -> list[dict]:
-    return case.tables[sheet].to_dict("records")
+    return case.tables[sheet].to_dict("records") if sheet in case.tables else []
 
 
 @dataclass
@@ -67,15 +71,19 @@ class ModelData:
     budget: dict[tuple[str, int], float]
     eligible: dict[str, list[str]]  # p -> project funds that may support it
     supply: dict[tuple[str, str, int], tuple[float, float]]  # (o, m, t) -> (max_t, price_usd_per_t)
-    routes: dict[tuple[str, str, str], tuple[float, float]]  # allowed (o, d, m) -> (transport, tariff_pct)
+    routes: dict[tuple[str, str, str], tuple[float, float]]  # allowed legs (o, d, m) -> (transport, tariff_pct)
+    tariff: dict[tuple[str, str, str], float]  # any (o, d, m), allowed or not -> tariff_pct of its Routes row
     stockpiles: dict[str, dict]
-    buy_until: dict[str, int]  # B_k
     requires: list[tuple[str, str, int]]
     excludes: list[tuple[str, str]]
-    policies: dict[tuple[str, str, int], tuple[float | None, float | None]]
+    policies: dict[tuple[str, str, int], tuple[float | None, float | None]]  # (member or *, m, t)
     scenarios: list[str]
     weight: dict[str, float]  # π_s renormalised over the modelled scenarios
     effects: dict[str, Effects]
+    tree: Tree
+    origins: dict[str, list[str]]  # G_m: non-member makers of m that can reach the coalition, then COALITION
+    reach: dict[tuple[str, str], set[str]]  # (m, g) -> members where tonnes of m of origin g can be
+    steps: dict[tuple[str, str], list[tuple[float, float]]]  # (n, m) -> [(a_j − a_{j−1}, pen_j USD/t)]
     scale: dict[str, float]  # σ_m: tonnes per model unit
     demand: dict[tuple[str, str, int], float] = field(default_factory=dict)
 
@@ -86,13 +94,23 @@ class ModelData:
         rec = self.projects[p]
         return rec["capex_musd"] * crf(self.settings["discount_rate"], rec["life_yr"])
 
+    def node_weight(self, members: tuple[str, ...]) -> float:
+        """π of a node over the modelled scenarios (renormalised like `weight`)."""
+        return sum(self.weight[s] for s in members)
 
-def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool = False) -> ModelData:
+    def bloc(self, g: str) -> str:
+        """How reports call an origin: coalition, or the bloc of a non-member origin."""
+        return COALITION if g == COALITION else self.regions[g]["bloc"]
+
+
+def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool = False,
+               mode: str | None = None) -> ModelData:
     """Derive every set and parameter of the model from `case`.
 
-    `scenarios` restricts the model to some scenarios (weights renormalised);
-    `mean_value` builds the single mean-value scenario of DESIGN.md's VSS.
-    B_k is always computed from all scenarios of the case.
+    `scenarios` restricts the model to some scenarios (weights renormalised;
+    the tree is the whole case's tree seen from them); `mean_value` builds the
+    single mean-value scenario of DESIGN.md's VSS; `mode` overrides Settings
+    `decisions` (adaptive or now).
     """
     st = case.settings
     start, end = int(st["start_year"]), int(st["end_year"])
@@ -100,51 +118,114 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
     rate = float(st["discount_rate"])
     materials = {r["material"]: r for r in _records(case, "Materials")}
     regions = {r["region"]: r for r in _records(case, "Regions")}
+    members = [r for r, v in regions.items() if v["member"]]
     projects = {r["project"]: r for r in _records(case, "Projects")}
-    window = _fid_windows(projects, start, end)
+    window = _fid_windows(projects, start, end, int(st.get("fid_step_yr") or 1))
     inputs, byproducts = defaultdict(list), defaultdict(list)
     for r in _records(case, "Recipes"):
         (inputs if r["role"] == "input" else byproducts)[r["project"]].append((r["material"], float(r["t_per_t"])))
     funds = {r["fund"]: r for r in _records(case, "Funds")}
-    disruptions = _records(case, "Disruptions")
     output = {p: r["output"] for p, r in projects.items()}
-    scen_rows = _records(case, "Scenarios")
-    prob = {r["scenario"]: float(r["probability"]) for r in scen_rows}
-    chosen = [MEAN_VALUE] if mean_value else (list(scenarios) if scenarios else list(prob))
-    effects = _scenario_effects(chosen, prob, disruptions, list(regions), list(materials), output, years, mean_value)
-    total = sum(prob.get(s, 1.0) for s in chosen) if not mean_value else 1.0
-    weight = {s: (1.0 if mean_value else prob[s] / total if total > 0 else 1.0 / len(chosen)) for s in chosen}
+    prob = {r["scenario"]: float(r["probability"]) for r in _records(case, "Scenarios")}
+    order = list(prob)
+    # a generated scenario (Events sheet) lists its event=option labels; Disruptions rows naming one act in it
+    labels = {r["scenario"]: frozenset(r.get("options") or ()) for r in _records(case, "Scenarios")}
+    disruptions = _records(case, "Disruptions")
+    all_effects = {s: effects_from_rows([r for r in disruptions if applies(r["scenario"], s, labels.get(s, frozenset()))],
+                                        list(regions), list(materials), output, years) for s in order}
+    learn = _learn_years(projects, window, start)
+    mode = mode or st.get("decisions") or ADAPTIVE
+    if mean_value:
+        chosen = [MEAN_VALUE]
+        effects = {MEAN_VALUE: mean_effects(all_effects, prob)}
+        weight = {MEAN_VALUE: 1.0}
+        tree = build_tree(years, chosen, weight, {MEAN_VALUE: effects[MEAN_VALUE].year_data(learn)}, mode)
+    else:
+        chosen = list(scenarios) if scenarios else order
+        total = sum(prob[s] for s in chosen)
+        weight = {s: prob[s] / total if total > 0 else 1.0 / len(chosen) for s in chosen}
+        effects = {s: all_effects[s] for s in chosen}
+        words = {s: _seen_words(disruptions, s, labels.get(s, frozenset()), years, projects, learn) for s in order}
+        full = build_tree(years, order, prob, {s: all_effects[s].year_data(learn) for s in order}, mode, words)
+        limit = int(st.get("max_nodes") or 2000)
+        if full.count() > limit:
+            raise RunError(f"the scenario tree has {full.count():,} nodes over all years, more than Settings max_nodes "
+                           f"({limit:,}): set decisions = now, use fewer scenarios, a larger fid_step_yr, or raise max_nodes")
+        tree = full if chosen == order else restrict(full, chosen)
     stockpiles = {r["stockpile"]: r for r in _records(case, "Stockpiles")}
     demand = {(r["region"], r["material"], int(r["year"])): float(r["demand_t"]) for r in _records(case, "Demand")}
     supply = {(r["origin"], r["material"], int(r["year"])): (float(r["max_t"]), float(r["price_usd_per_t"]))
               for r in _records(case, "Supply")}
+    routes, tariff = _resolve_routes(_records(case, "Routes"), list(regions), list(materials))
+    origins, reach = _origins(materials, regions, members, projects, byproducts, supply, routes, stockpiles)
     deps = _records(case, "Dependencies")
     return ModelData(
         years=years, start=start, end=end, delta={t: (1.0 + rate) ** -(t - start) for t in years}, settings=st,
-        materials=materials, regions=regions, members=[r for r, v in regions.items() if v["member"]],
+        materials=materials, regions=regions, members=members,
         concern={r for r, v in regions.items() if v["bloc"] == "concern"}, projects=projects,
         costed=[p for p in projects if p in window], window=window, inputs=dict(inputs), byproducts=dict(byproducts),
         funds=funds, budget={(r["fund"], int(r["year"])): float(r["budget_musd"]) for r in _records(case, "Budgets")},
-        eligible=_eligibility(projects, window, funds), supply=supply,
-        routes=_resolve_routes(_records(case, "Routes"), list(regions), list(materials)),
-        stockpiles=stockpiles, buy_until=_buy_until(stockpiles, disruptions, output),
+        eligible=_eligibility(projects, window, funds), supply=supply, routes=routes, tariff=tariff,
+        stockpiles=stockpiles,
         requires=[(d["project"], d["other"], int(d["lag_yr"])) for d in deps if d["relation"] == "requires"],
         excludes=[(d["project"], d["other"]) for d in deps if d["relation"] == "excludes"],
         policies=_policies(_records(case, "Policies"), years), scenarios=chosen, weight=weight, effects=effects,
+        tree=tree, origins=origins, reach=reach,
+        steps=_steps(_records(case, "ShortfallCosts"), materials, members),
         scale=_scales(materials, projects, byproducts, demand, supply, stockpiles), demand=demand,
     )
 
 
-def _fid_windows(projects: dict, start: int, end: int) -> dict[str, list[int]]:
-    """W_p for candidates; {fid_year} for committed projects with fid_year ≥ start; others are sunk."""
+def _fid_windows(projects: dict, start: int, end: int, step: int) -> dict[str, list[int]]:
+    """W_p for candidates (every `step`-th year from start); {fid_year} for committed projects with fid_year ≥ start."""
     w = {}
     for p, r in projects.items():
         if r["status"] == "candidate":
             lo, hi = fid_window(r, start, end)
-            w[p] = list(range(lo, hi + 1))
+            w[p] = [t for t in range(lo, hi + 1) if (t - start) % step == 0]
         elif r["status"] == "committed" and int(r["fid_year"]) >= start:
             w[p] = [int(r["fid_year"])]
     return w
+
+
+def _learn_years(projects: dict, window: dict, start: int) -> dict[tuple[str, int], int]:
+    """(p, τ) -> τ + lead_p: the year a slip of an FID taken in τ is learned (sunk committed: at fid_year)."""
+    out = {}
+    for p, r in projects.items():
+        if p in window:
+            out.update({(p, tau): tau + int(r["lead_time_yr"]) for tau in window[p]})
+        elif r["status"] == "committed":
+            out[p, int(r["fid_year"])] = max(start, int(r["fid_year"]) + int(r["lead_time_yr"]))
+    return out
+
+
+def _seen_words(rows: list[dict], s: str, labels: frozenset, years: list[int], projects: dict,
+                learn: dict) -> dict[int, list[str]]:
+    """What starts, ends or is learned in scenario s in each year, in words ("supply_cut CN 100% (ndpr_oxide, ...)")."""
+    acts: dict[tuple[int, str], list[str]] = defaultdict(list)  # (year, what) -> materials
+    for r in rows:
+        if not applies(r["scenario"], s, labels):
+            continue
+        if r["kind"] == "project_delay":
+            for (p, tau), y in learn.items():
+                if p == r["target"] and r["start_year"] <= tau <= r["end_year"] and y in years:
+                    acts[y, f"{p} late by {round(r['magnitude'])} yr"].append("")
+            continue
+        what = f"{r['kind']} {r['target']}"
+        if r["kind"] == "supply_cut" and r["magnitude"] < 1:
+            what += f" {100 * r['magnitude']:.0f}%"
+        elif r["kind"] in ("price_shock", "demand_shock"):
+            what += f" ×{r['magnitude']:g}"
+        mat = r["material"] or "all materials"
+        if r["start_year"] in years and r["start_year"] > years[0] or r["start_year"] == years[0]:
+            acts[r["start_year"], what].append(mat)
+        if r["end_year"] + 1 in years:
+            acts[r["end_year"] + 1, f"end of {what}"].append(mat)
+    out = defaultdict(list)
+    for (y, what), mats in sorted(acts.items()):
+        named = sorted({x for x in mats if x})
+        out[y].append(f"{what} ({', '.join(named)})" if named else what)
+    return dict(out)
 
 
 def _eligibility(projects: dict, window: dict, funds: dict) -> dict[str, list[str]]:
@@ -162,17 +243,19 @@ def _eligibility(projects: dict, window: dict, funds: dict) -> dict[str, list[st
     return out
 
 
-def _resolve_routes(rows: list[dict], regions: list[str], materials: list[str]) -> dict:
-    """Allowed (o, d, m) with o ≠ d -> (transport_usd_per_t, tariff_pct) by the Routes score rule.
+def _resolve_routes(rows: list[dict], regions: list[str], materials: list[str]) -> tuple[dict, dict]:
+    """Allowed legs (o, d, m), o ≠ d -> (transport_usd_per_t, tariff_pct), and every pair's tariff_pct.
 
     score = 4·[material named] + 2·[origin named] + 1·[destination named]; the
-    highest-scoring matching row applies; a flow no row matches is allowed at zero cost.
+    highest-scoring matching row applies; a flow no row matches is allowed at
+    zero cost. The tariff of a pair is kept whether or not its row allows the
+    leg: it is the tariff on tonnes of that origin re-exported by a member.
     """
     by_key = {}
     for r in rows:
         score = 4 * (r["material"] is not None) + 2 * (r["origin"] != WILDCARD) + (r["destination"] != WILDCARD)
         by_key[(r["origin"], r["destination"], r["material"])] = (score, r)
-    out = {}
+    legs, tariff = {}, {}
     for o in regions:
         for d in regions:
             if o == d:
@@ -184,24 +267,92 @@ def _resolve_routes(rows: list[dict], regions: list[str], materials: list[str]) 
                     if key in by_key and (best is None or by_key[key][0] > best[0]):
                         best = by_key[key]
                 if best is None:
-                    out[o, d, m] = (0.0, 0.0)
-                elif best[1]["allowed"]:
-                    out[o, d, m] = (float(best[1]["transport_usd_per_t"]), float(best[1]["tariff_pct"]))
-    return out
+                    legs[o, d, m] = (0.0, 0.0)
+                    continue
+                row = best[1]
+                if row["tariff_pct"]:
+                    tariff[o, d, m] = float(row["tariff_pct"])
+                if row["allowed"]:
+                    legs[o, d, m] = (float(row["transport_usd_per_t"]), float(row["tariff_pct"]))
+    return legs, tariff
 
 
-def _buy_until(stockpiles: dict, disruptions: list[dict], output: dict) -> dict[str, int]:
-    """B_k = min(buy_until_year_k, first touching year − 1), over all scenarios of the case."""
+def _origins(materials, regions, members, projects, byproducts, supply, legs, stockpiles):
+    """G_m and, per (m, g), the members where tonnes of origin g can be (DESIGN.md "Origin").
+
+    A non-member g is an origin of m when it can make m (a Supply row or a
+    project with m as output or by-product) and some leg takes m from g to a
+    member; coalition-made tonnes (COALITION) start at members that make or
+    are offered m. Initial stockpile holdings put their origin at the
+    stockpile's location. From there tonnes spread along member-to-member legs.
+    """
+    member_set = set(members)
+    makers = defaultdict(set)
+    for o, m, _ in supply:
+        makers[m].add(o)
+    for p, r in projects.items():
+        makers[r["output"]].add(r["region"])
+        for m, _ in byproducts.get(p, []):
+            makers[m].add(r["region"])
+    seeds = defaultdict(set)  # (m, g) -> members where g-tonnes first appear
+    for m, regs in makers.items():
+        for r in regs:
+            if r in member_set:
+                seeds[m, COALITION].add(r)
+            else:
+                seeds[m, r].update(n for n in members if (r, n, m) in legs)
+    for k in stockpiles.values():
+        g = k["initial_origin"] if k["initial_origin"] not in (None, *members) else COALITION
+        if float(k["initial_t"]) > 0:
+            seeds[k["material"], g].add(k["location"])
+    onward = defaultdict(set)
+    for o, d, m in legs:
+        if o in member_set and d in member_set:
+            onward[o, m].add(d)
+    reach, origins = {}, defaultdict(list)
+    for (m, g), start in seeds.items():
+        seen, todo = set(start), list(start)
+        while todo:
+            o = todo.pop()
+            for d in onward.get((o, m), ()):
+                if d not in seen:
+                    seen.add(d)
+                    todo.append(d)
+        if seen:
+            reach[m, g] = seen
+    for m in materials:
+        non_members = sorted(g for (mm, g) in reach if mm == m and g != COALITION)
+        origins[m] = non_members + ([COALITION] if (m, COALITION) in reach else [])
+    return dict(origins), reach
+
+
+def _steps(rows: list[dict], materials: dict, members: list[str]) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """Each member's shortfall cost curve for m as (width, penalty) steps.
+
+    Rows for (m, n), else those for (m, blank); a final step up to a share of 1
+    at the Materials shortfall_penalty when the last row stops short of 1 (or there are none).
+    """
+    own, common = defaultdict(list), defaultdict(list)
+    for r in rows:
+        (own[r["material"], r["region"]] if r["region"] else common[r["material"]]).append(
+            (float(r["up_to_share"]), float(r["penalty_usd_per_t"])))
     out = {}
-    for k, r in stockpiles.items():
-        first = first_touch_year(disruptions, output, r["material"])
-        b = int(r["buy_until_year"])
-        out[k] = b if first is None else min(b, first - 1)
+    for m, rec in materials.items():
+        for n in members:
+            curve = sorted(own.get((m, n)) or common.get(m) or [])
+            steps, prev = [], 0.0
+            for a, pen in curve:
+                if a > prev:
+                    steps.append((min(a, 1.0) - prev, pen))
+                    prev = min(a, 1.0)
+            if prev < 1.0:
+                steps.append((1.0 - prev, float(rec["shortfall_penalty_usd_per_t"])))
+            out[n, m] = steps
     return out
 
 
 def _policies(rows: list[dict], years: list[int]) -> dict:
-    """(n, m, t) -> (max_concern_share, max_single_origin_share) from the row with the largest year_from ≤ t."""
+    """(n or *, m, t) -> (max_concern_share, max_single_origin_share) from the row with the largest year_from ≤ t."""
     by_nm = defaultdict(list)
     for r in rows:
         by_nm[r["region"], r["material"]].append(r)
@@ -215,14 +366,6 @@ def _policies(rows: list[dict], years: list[int]) -> dict:
                 if r["max_concern_share"] is not None or r["max_single_origin_share"] is not None:
                     out[n, m, t] = (r["max_concern_share"], r["max_single_origin_share"])
     return out
-
-
-def _scenario_effects(chosen, prob, disruptions, regions, materials, output, years, mean_value) -> dict[str, Effects]:
-    if mean_value:
-        rows = [(r, prob.get(r["scenario"], 0.0)) for r in disruptions]
-        return {MEAN_VALUE: effects_from_rows(rows, regions, materials, output, years, mean_value=True)}
-    return {s: effects_from_rows([(r, 1.0) for r in disruptions if r["scenario"] == s], regions, materials, output, years)
-            for s in chosen}
 
 
 def _scales(materials, projects, byproducts, demand, supply, stockpiles) -> dict[str, float]:

@@ -1,8 +1,10 @@
-"""The cost ledger: every cost term of the objective, tagged by component, year and scenario.
+"""The cost ledger: every cost term of the objective, tagged by component, year and the scenarios it lies on.
 
 Constraint modules add linear cost terms here as they declare variables; the
 objective, each scenario's Z_s, the breakdown and the per-scenario costs are
-all read from the same ledger, so they cannot disagree.
+all read from the same ledger, so they cannot disagree. A term carries the
+tuple of scenarios whose path it lies on: one scenario for an operating
+cost, a node's scenarios for a decision taken at that node.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from dataclasses import dataclass, field
 
 from pyomo.core.expr import LinearExpression, MonomialTermExpression
 
-# Breakdown components, in the order the result workbook lists them (model/solution.py).
+# Breakdown components, in the order the result workbook lists them.
 COMPONENTS = (
-    "capital", "public_funds", "acquisitions", "fixed_opex", "variable_cost", "external_purchases", "transport",
+    "capital", "public_funds", "acquisition_premium", "fixed_opex", "variable_cost", "external_purchases", "transport",
     "tariffs", "holding", "shortfall_penalty", "stockpile_terminal_value",
 )
 
@@ -30,43 +32,55 @@ def affine(pairs, const: float = 0.0) -> LinearExpression:
 
 @dataclass
 class Ledger:
-    """Cost terms in USD m, undiscounted; `scenario` None marks a first-stage cost."""
+    """Cost terms in USD m, undiscounted, each on the scenarios `on` whose path it lies on."""
 
-    terms: list[tuple[str, int, str | None, object, float]] = field(default_factory=list)  # (component, t, s, var, coef)
-    constants: list[tuple[str, int, str | None, float]] = field(default_factory=list)  # (component, t, s, value)
+    terms: list[tuple[str, int, tuple[str, ...], object, float]] = field(default_factory=list)  # (component, t, on, var, c)
+    constants: list[tuple[str, int, tuple[str, ...], float]] = field(default_factory=list)  # (component, t, on, value)
 
-    def add(self, component: str, t: int, s: str | None, var, coef: float) -> None:
+    def add(self, component: str, t: int, on: tuple[str, ...], var, coef: float) -> None:
         if coef != 0:
-            self.terms.append((component, t, s, var, coef))
+            self.terms.append((component, t, on, var, coef))
 
-    def add_constant(self, component: str, t: int, s: str | None, value: float) -> None:
+    def add_constant(self, component: str, t: int, on: tuple[str, ...], value: float) -> None:
         if value != 0:
-            self.constants.append((component, t, s, value))
+            self.constants.append((component, t, on, value))
 
-    def linear(self, delta: dict[int, float], weight: dict[str, float], scenario: str | None = None):
-        """Σ_t δ_t·cost as one linear expression: expected over scenarios, or one scenario's own Z_s.
+    def linear(self, delta: dict[int, float], weight: dict[str, float], scenario: str | None = None) -> LinearExpression:
+        """Σ_t δ_t·cost as one linear expression: expected over scenarios (Σ_s π_s Z_s), or one scenario's Z_s."""
+        w_of: dict[tuple[str, ...], float] = {}
 
-        With `scenario` None second-stage terms are weighted by w_s; with a
-        scenario named, its Z_s (first stage plus that scenario's terms).
-        """
-        factor = {}
-        for t, dt in delta.items():
-            factor[t, None] = dt
-            for s, w in weight.items():
-                factor[t, s] = dt * (w if scenario is None else float(s == scenario))
-        terms = [(factor[t, s] * c, var) for _, t, s, var, c in self.terms if factor[t, s]]
-        const = sum(factor[t, s] * v for _, t, s, v in self.constants)
+        def w(on: tuple[str, ...]) -> float:
+            if on not in w_of:
+                w_of[on] = sum(weight[s] for s in on) if scenario is None else float(scenario in on)
+            return w_of[on]
+
+        terms = [(delta[t] * w(on) * c, var) for _, t, on, var, c in self.terms if w(on)]
+        const = sum(delta[t] * w(on) * v for _, t, on, v in self.constants)
         return affine(terms, const)
+
+    def by_scenario(self, delta: dict[int, float], scenarios: list[str]) -> dict[str, LinearExpression]:
+        """Z_s for every scenario, in one pass over the terms."""
+        pairs: dict[str, list] = defaultdict(list)
+        const: dict[str, float] = defaultdict(float)
+        for _, t, on, var, c in self.terms:
+            for s in on:
+                pairs[s].append((delta[t] * c, var))
+        for _, t, on, v in self.constants:
+            for s in on:
+                const[s] += delta[t] * v
+        return {s: affine(pairs[s], const[s]) for s in scenarios}
 
     def evaluate(self, delta: dict[int, float], weight: dict[str, float], scenarios: list[str]) -> dict:
         """Present-value cost by component: 'expected' (weighted) and per scenario, from loaded values."""
+        acc: dict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
+        for comp, t, on, var, c in self.terms:
+            acc[comp, on] += delta[t] * c * (var.value or 0.0)
+        for comp, t, on, v in self.constants:
+            acc[comp, on] += delta[t] * v
         per_s = {s: defaultdict(float) for s in scenarios}
-        first = defaultdict(float)
-        for comp, t, s, var, c in self.terms:
-            val = delta[t] * c * (var.value or 0.0)
-            (first if s is None else per_s[s])[comp] += val
-        for comp, t, s, v in self.constants:
-            (first if s is None else per_s[s])[comp] += delta[t] * v
-        expected = {comp: first[comp] + sum(weight[s] * per_s[s][comp] for s in scenarios) for comp in COMPONENTS}
-        scen = {s: {comp: first[comp] + per_s[s][comp] for comp in COMPONENTS} for s in scenarios}
+        for (comp, on), val in acc.items():
+            for s in on:
+                per_s[s][comp] += val
+        expected = {comp: sum(weight[s] * per_s[s][comp] for s in scenarios) for comp in COMPONENTS}
+        scen = {s: {comp: per_s[s][comp] for comp in COMPONENTS} for s in scenarios}
         return {"expected": expected, "scenario": scen}

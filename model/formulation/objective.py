@@ -10,7 +10,7 @@ from model.formulation.ledger import Ledger
 
 def add_objective(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, risk: bool = True) -> None:
     """min Σ_s π_s Z_s + risk_weight·(η + 1/(1−cvar_alpha)·Σ_s π_s u_s),
-    Z_s = Σ_t δ_t (first-stage cost_t + cost_{t,s}); u_s ≥ Z_s − η, u_s ≥ 0, η free.
+    Z_s = Σ_t δ_t (decision costs on s's path + operating costs of s); u_s ≥ Z_s − η, u_s ≥ 0, η free.
 
     The risk term (η, u) is left out when risk_weight is 0 or `risk` is False.
     """
@@ -23,7 +23,7 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, risk: bool
     alpha = float(d.settings["cvar_alpha"])
     m.eta = pyo.Var(domain=pyo.Reals)
     m.u = pyo.Var(d.scenarios, domain=pyo.NonNegativeReals)
-    z = {s: ledger.linear(d.delta, d.weight, scenario=s) for s in d.scenarios}
+    z = ledger.by_scenario(d.delta, d.scenarios)
     m.cvar_excess = pyo.Constraint(d.scenarios, rule=lambda m, s: m.u[s] >= z[s] - m.eta)
     m.cvar_term = pyo.Expression(expr=rw * (m.eta + 1.0 / (1.0 - alpha) * sum(d.weight[s] * m.u[s] for s in d.scenarios)))
     m.cost = pyo.Objective(expr=expected + m.cvar_term, sense=pyo.minimize)

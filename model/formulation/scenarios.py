@@ -1,18 +1,21 @@
 """Disruption effects per scenario: the data DESIGN.md's "Disruptions" table derives.
 
-A scenario's effects are computed once from its Disruptions rows. Each row
-carries a weight: 1 in an ordinary scenario; in the mean-value problem every
-row of every scenario acts with its scenario's probability as weight (a cut
-of π·magnitude, multipliers 1 + π·(multiplier − 1), delays of round(π·years),
-failures as availability 1 − π, route blocks kept where π ≥ 0.5).
+A scenario's effects are computed once from the Disruptions rows that act in
+it (its own rows, rows of scenario `*`, and rows naming one of its
+`event=option` labels). Consumers read typed fields (cut, blocked, delay,
+touched) and never re-parse rows. The mean-value problem's effects are the
+probability-weighted means of the scenarios' derived data (`mean_effects`).
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 WILDCARD = "*"
-TOUCHING_KINDS = ("supply_cut", "price_shock", "demand_shock", "route_block")
+TOUCHING_KINDS = ("supply_cut", "price_shock", "demand_shock", "route_block", "origin_block")
+TOLERANCE_DIGITS = 9  # derived data are compared with a tolerance of 1e-9 (DESIGN "Information and the scenario tree")
 
 
 @dataclass
@@ -25,18 +28,49 @@ class Effects:
     dshock: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (n, m, t) -> demand multiplier
     delay: dict[tuple[str, int], int] = field(default_factory=dict)  # (p, τ) -> years
     avail: dict[tuple[str, int], float] = field(default_factory=dict)  # (p, t) -> 1 − fail
-    blocks: list[tuple[str, str, str | None, int, int]] = field(default_factory=list)  # (o, d, m, first, last)
+    blocks: set[tuple[str, str, str | None, int]] = field(default_factory=set)  # route_block (o, d, m, t)
+    oblocks: set[tuple[str, str, str | None, int]] = field(default_factory=set)  # origin_block (g, d, m, t)
     touched: set[tuple[str, int]] = field(default_factory=set)  # (m, t) where an active row touches m
 
     def blocked(self, o: str, d: str, m: str, t: int) -> bool:
-        """True when a route_block row forbids shipping m from o to d in year t."""
-        return any(
-            bo in (o, WILDCARD) and bd in (d, WILDCARD) and bm in (None, m) and y0 <= t <= y1
-            for bo, bd, bm, y0, y1 in self.blocks
-        )
+        """True when a route_block row forbids shipping m on the leg o → d in year t."""
+        return any((bo, bd, bm, t) in self.blocks for bo in (o, WILDCARD) for bd in (d, WILDCARD) for bm in (m, None))
+
+    def origin_blocked(self, g: str, d: str, m: str, t: int) -> bool:
+        """True when an origin_block g>d forbids tonnes made in g from reaching member d in year t."""
+        return any((g, bd, bm, t) in self.oblocks for bd in (d, WILDCARD) for bm in (m, None))
 
     def demand_multiplier(self, n: str, m: str, t: int) -> float:
         return self.dshock.get((n, m, t), 1.0)
+
+    def year_data(self, learn_year: dict[tuple[str, int], int]) -> dict[int, tuple]:
+        """The derived data of each year as a comparable value (rounded to the tolerance).
+
+        A delay d_{p,τ} belongs to the year it is learned, τ + lead_p (`learn_year`),
+        not the year its FID is taken; delays of (p, τ) absent from `learn_year` split nothing.
+        """
+        by_year: dict[int, list] = defaultdict(list)
+        for name, table in (("cut", self.cut), ("pshock", self.pshock), ("dshock", self.dshock)):
+            for (a, b, t), v in table.items():
+                by_year[t].append((name, a, b, round(v, TOLERANCE_DIGITS)))
+        for (m, t), v in self.wshock.items():
+            by_year[t].append(("wshock", m, "", round(v, TOLERANCE_DIGITS)))
+        for (p, t), v in self.avail.items():
+            by_year[t].append(("avail", p, "", round(v, TOLERANCE_DIGITS)))
+        for name, table in (("block", self.blocks), ("oblock", self.oblocks)):
+            for a, b, m, t in table:
+                by_year[t].append((name, a, b, m or ""))
+        for m, t in self.touched:
+            by_year[t].append(("touched", m, "", 0))
+        for (p, tau), v in self.delay.items():
+            if (p, tau) in learn_year and v:
+                by_year[learn_year[p, tau]].append(("delay", p, str(tau), v))
+        return {t: tuple(sorted(items, key=repr)) for t, items in by_year.items()}
+
+
+def applies(row_scenario: str, scenario: str, labels: frozenset[str] = frozenset()) -> bool:
+    """A Disruptions row acts in `scenario` when it names it, names `*`, or names one of its event=option labels."""
+    return row_scenario == scenario or row_scenario == WILDCARD or row_scenario in labels
 
 
 def _targets(target: str, universe: list[str]) -> list[str]:
@@ -47,66 +81,76 @@ def _mats(material: str | None, materials: list[str]) -> list[str]:
     return list(materials) if material is None else [material]
 
 
-def effects_from_rows(rows: list[tuple[dict, float]], regions: list[str], materials: list[str],
-                      project_output: dict[str, str], years: list[int], mean_value: bool = False) -> Effects:
-    """Fold Disruptions rows, each with a weight, into one scenario's Effects.
+def _leg(target: str) -> tuple[str, str]:
+    o, _, d = str(target).partition(">")
+    return o.strip(), d.strip()
 
-    cut = 1 − Π(1 − w·magnitude); multipliers Π(1 + w·(x − 1)); delays: the
-    largest round(w·years) wins; failures: availability Π(1 − w); route blocks
-    act when w ≥ 0.5 (w is 1 outside the mean-value problem).
+
+def effects_from_rows(rows: list[dict], regions: list[str], materials: list[str], project_output: dict[str, str],
+                      years: list[int]) -> Effects:
+    """Fold the Disruptions rows acting in one scenario into its Effects.
+
+    cut = 1 − Π(1 − magnitude); multipliers multiply; the largest delay wins;
+    failures set availability 0; route and origin blocks act in their years.
     """
     e = Effects()
-    for row, w in rows:
-        kind, target, mat = row["kind"], row["target"], row["material"]
+    for row in rows:
+        kind, target, mat, mag = row["kind"], row["target"], row["material"], row["magnitude"]
         span = [t for t in years if row["start_year"] <= t <= row["end_year"]]
-        mag = row["magnitude"]
         if kind in TOUCHING_KINDS:
-            for m in _mats(mat, materials):
-                e.touched.update((m, t) for t in span)
+            e.touched.update((m, t) for m in _mats(mat, materials) for t in span)
         if kind == "supply_cut":
             for o in _targets(target, regions):
                 for m in _mats(mat, materials):
                     for t in span:
-                        keep = (1.0 - e.cut.get((o, m, t), 0.0)) * (1.0 - w * mag)
-                        e.cut[o, m, t] = 1.0 - keep
-        elif kind == "price_shock":
-            factor = 1.0 + w * (mag - 1.0)
+                        e.cut[o, m, t] = 1.0 - (1.0 - e.cut.get((o, m, t), 0.0)) * (1.0 - mag)
+        elif kind in ("price_shock", "demand_shock"):
+            table = e.pshock if kind == "price_shock" else e.dshock
             for o in _targets(target, regions):
                 for m in _mats(mat, materials):
                     for t in span:
-                        e.pshock[o, m, t] = e.pshock.get((o, m, t), 1.0) * factor
-            if target == WILDCARD:
+                        table[o, m, t] = table.get((o, m, t), 1.0) * mag
+            if kind == "price_shock" and target == WILDCARD:
                 for m in _mats(mat, materials):
                     for t in span:
-                        e.wshock[m, t] = e.wshock.get((m, t), 1.0) * factor
-        elif kind == "demand_shock":
-            factor = 1.0 + w * (mag - 1.0)
-            for n in _targets(target, regions):
-                for m in _mats(mat, materials):
-                    for t in span:
-                        e.dshock[n, m, t] = e.dshock.get((n, m, t), 1.0) * factor
+                        e.wshock[m, t] = e.wshock.get((m, t), 1.0) * mag
         elif kind == "project_delay":
-            years_late = round(w * mag)
-            for tau in span:
-                e.delay[target, tau] = max(e.delay.get((target, tau), 0), years_late)
+            for tau in range(row["start_year"], row["end_year"] + 1):  # may start before the horizon (a sunk project)
+                e.delay[target, tau] = max(e.delay.get((target, tau), 0), round(mag))
         elif kind == "project_fail":
             out = project_output.get(target)
             if out is not None:
                 e.touched.update((out, t) for t in span)
             for t in span:
-                e.avail[target, t] = e.avail.get((target, t), 1.0) * (1.0 - w)
-        elif kind == "route_block" and (not mean_value or w >= 0.5):
-            o, _, d = str(target).partition(">")
-            e.blocks.append((o.strip(), d.strip(), mat, span[0] if span else 0, span[-1] if span else -1))
+                e.avail[target, t] = 0.0
+        elif kind in ("route_block", "origin_block"):
+            o, d = _leg(target)
+            table = e.blocks if kind == "route_block" else e.oblocks
+            table.update((o, d, mat, t) for t in span)
     return e
 
 
-def first_touch_year(disruptions: list[dict], project_output: dict[str, str], material: str) -> int | None:
-    """First year in which any scenario has a row touching `material` (None if no row does)."""
-    starts = []
-    for row in disruptions:
-        kind = row["kind"]
-        touches = kind in TOUCHING_KINDS and row["material"] in (None, material)
-        if touches or (kind == "project_fail" and project_output.get(row["target"]) == material):
-            starts.append(row["start_year"])
-    return min(starts) if starts else None
+def mean_effects(effects: dict[str, Effects], weight: dict[str, float]) -> Effects:
+    """The mean-value scenario: in each year the π-weighted means of the scenarios' derived data.
+
+    cut, pshock, wshock, demand multipliers and availability are averaged;
+    delays are ⌊Σ π·d + ½⌋; a route or origin block acts where its probability
+    is ≥ 0.5; a material is touched where any scenario touches it.
+    """
+    e = Effects()
+    for name, neutral in (("cut", 0.0), ("pshock", 1.0), ("wshock", 1.0), ("dshock", 1.0), ("avail", 1.0)):
+        keys = set().union(*(getattr(x, name).keys() for x in effects.values()))
+        out = getattr(e, name)
+        for key in keys:
+            out[key] = sum(w * getattr(effects[s], name).get(key, neutral) for s, w in weight.items())
+    for key in set().union(*(x.delay.keys() for x in effects.values())):
+        e.delay[key] = math.floor(sum(w * effects[s].delay.get(key, 0) for s, w in weight.items()) + 0.5)
+    for name in ("blocks", "oblocks"):
+        prob: dict[tuple, float] = defaultdict(float)
+        for s, w in weight.items():
+            for key in getattr(effects[s], name):
+                prob[key] += w
+        getattr(e, name).update(k for k, p in prob.items() if p >= 0.5 - 1e-12)
+    for x in effects.values():
+        e.touched |= x.touched
+    return e

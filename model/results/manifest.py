@@ -31,8 +31,24 @@ KPI_WORDS = {
     "expected_shortfall_t": "expected shortfall",
     "projects_funded": "projects funded",
     "stockpile_acquired_t": "stockpile acquired",
-    "evpi_musd": "EVPI: expected value of perfect information",
-    "vss_musd": "VSS: value of the stochastic solution",
+    "evpi_musd": "EVPI",
+    "vss_musd": "VSS",
+    "value_of_adapting_musd": "value of adapting",
+    "ws_musd": "WS",
+    "rp_musd": "RP",
+    "eev_musd": "EEV",
+    "rp_now_musd": "RP (decisions now)",
+    "evpi_low_musd": "EVPI, lowest the solves' bounds allow",
+    "evpi_high_musd": "EVPI, highest the solves' bounds allow",
+    "vss_low_musd": "VSS, lowest the solves' bounds allow",
+    "vss_high_musd": "VSS, highest the solves' bounds allow",
+    "value_of_adapting_low_musd": "value of adapting, lowest the solves' bounds allow",
+    "value_of_adapting_high_musd": "value of adapting, highest the solves' bounds allow",
+    "evpi_vss_gap": "largest relative gap of the EVPI, VSS and value-of-adapting solves",
+    "kpi_note": "note on EVPI, VSS and value of adapting",
+    "vss_note": "note on VSS",
+    "scenario_tree_nodes": "scenario tree nodes (all years)",
+    "first_branching_year": "first year the scenario tree branches",
 }
 
 
@@ -77,6 +93,8 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
         rows += [("objective breakdown", str(c), v, "USD m") for c, v in zip(bd["component"], bd["value_musd"])]
         rows.append(("objective breakdown", "total", float(bd["value_musd"].sum()), "USD m"))
     rows += [("kpi", KPI_WORDS.get(k, k), v, unit_of(k)) for k, v in solution.kpis.items()]
+    rows += [("decide now", str(i), line, "") for i, line in enumerate(solution.plan_now, start=1)]
+    rows += [("if…", str(i), line, "") for i, line in enumerate(solution.plan_if, start=1)]
     rows += _unmet_rows(solution)
     timings = {**solution.timings, "write_s": build_s}
     rows += [("time", k, v, "s") for k, v in timings.items()]

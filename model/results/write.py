@@ -159,7 +159,9 @@ def _portfolio(solution: Solution) -> pd.DataFrame:
     df = _frame(solution, "portfolio").copy()
     aid = solution.aid
     if aid is not None and len(aid) and {"project", "fund", "aid_musd"} <= set(aid.columns):
-        by_fund = aid.pivot_table(index="project", columns="fund", values="aid_musd", aggfunc="sum")
+        weight = aid["probability"] if "probability" in aid.columns else 1.0
+        aid = aid.assign(expected=aid["aid_musd"] * weight)  # aid by fund, expected over the branches that give it
+        by_fund = aid.pivot_table(index="project", columns="fund", values="expected", aggfunc="sum")
         by_fund.columns = [f"aid_{f}_musd" for f in by_fund.columns]
         df = df.merge(by_fund, left_on="project", right_index=True, how="left")
         for c in by_fund.columns:

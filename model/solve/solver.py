@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from model import solution as sol
-from model.formulation import build_model, first_stage_vars
+from model.formulation import build_model
 from model.solution import Solution
 from model.solve.extract import extract
 from model.solve.highs import HighsRun, Outcome, TriviallyInfeasible
@@ -73,8 +73,10 @@ def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[
     result = extract(model, out, duals)
     result.timings, result.options, result.sizes = timings, _used(opts), run.sizes
     result.kpis["mip_gap"] = out.gap
-    if len(model.data.scenarios) > 1 and opts.get("evpi_vss", True):
-        say("computing EVPI and VSS")
+    if len(model.data.scenarios) > 1 and not opts.get("evpi_vss", True):
+        result.kpis["kpi_note"] = "EVPI, VSS and the value of adapting were not computed (--no-kpis)"
+    elif len(model.data.scenarios) > 1:
+        say("computing EVPI, VSS and the value of adapting")
         t0 = time.perf_counter()
         result.kpis.update(evpi_vss(case, opts, model, run, out, say))
         timings["evpi_vss_s"] = time.perf_counter() - t0
@@ -100,49 +102,101 @@ def _solve(model, opts: dict) -> tuple[HighsRun | None, Outcome]:
     return run, run.run()
 
 
+def _interval(lo_obj: Outcome | None, hi_obj: Outcome | None) -> tuple[float | None, float | None]:
+    """[bound(A) − obj(B), obj(A) − bound(B)] for the KPI A − B of two minimisations."""
+    if lo_obj is None or hi_obj is None or lo_obj.objective is None or hi_obj.objective is None:
+        return None, None
+    a_lo = lo_obj.bound if lo_obj.bound is not None else lo_obj.objective
+    b_lo = hi_obj.bound if hi_obj.bound is not None else hi_obj.objective
+    return a_lo - hi_obj.objective, lo_obj.objective - b_lo
+
+
 def evpi_vss(case: Case, opts: dict, model: pyo.ConcreteModel, run: HighsRun, out: Outcome,
              say: Callable[[str], None] = lambda _m: None) -> dict[str, float | None]:
-    """EVPI = RP − WS and VSS = EEV − RP on expected cost without the risk term (DESIGN.md).
+    """EVPI = RP − WS, VSS = EEV − RP and the value of adapting RP(now) − RP, all on expected cost without the
+    risk term (DESIGN.md), each with the interval its solves' bounds allow.
 
-    WS solves each scenario alone; the mean-value problem's first stage is then fixed in the
-    stochastic problem to give EEV. A value is None when one of its solves found no plan.
+    WS solves each scenario alone; the mean-value problem's fid, aid and carry in the years before the first
+    branching (every year under `now`) are then fixed in the stochastic problem to give EEV, everything else
+    re-optimised. A value is None when one of its solves found no plan.
     """
-    rp_model, rp_run, rp_out = model, run, out
+    d = model.data
+    rp_model, rp_out = model, out
     if model.risk_weight > 0:
         rp_model = build_model(case, risk=False)
-        rp_run, rp_out = _solve(rp_model, opts)
+        _, rp_out = _solve(rp_model, opts)
+    outs = {"RP": rp_out}
     rp = rp_out.objective if rp_out.status in sol.HAS_PLAN else None
-    d = model.data
-    gaps = [rp_out.gap]
-    ws = 0.0
+    ws, ws_bound = 0.0, 0.0
     for i, s in enumerate(d.scenarios, start=1):
         say(f"EVPI: scenario {s} alone ({i} of {len(d.scenarios)})")
         _, o = _solve(build_model(case, [s], risk=False), opts)
-        gaps.append(o.gap)
-        ws = None if ws is None or o.status not in sol.HAS_PLAN else ws + d.weight[s] * o.objective
-    say("VSS: the mean-value problem")
-    mv_model = build_model(case, risk=False, mean_value=True)
-    mv_run, mv_out = _solve(mv_model, opts)
-    gaps.append(mv_out.gap)
-    eev = None
-    if rp_run is not None and mv_run is not None and mv_out.status in sol.HAS_PLAN:
-        mv_x = mv_run.values()
-        plan = {v.name: mv_x[mv_run.col_index[id(v)]] for v in first_stage_vars(mv_model) if id(v) in mv_run.col_index}
-        fixed = {}
-        for v in first_stage_vars(rp_model):
-            i = rp_run.col_index.get(id(v))
-            if i is not None:
-                x = plan.get(v.name, 0.0)
-                fixed[i] = float(np.round(x)) if rp_run.integer[i] else max(0.0, float(x))
-        rp_run.fix_columns(fixed)
-        eev_out = rp_run.run()
-        eev = eev_out.objective if eev_out.status in sol.HAS_PLAN else None
-        gaps.append(eev_out.gap)
-    known = [g for g in gaps if g is not None]
-    return {
-        "rp_musd": rp, "ws_musd": ws, "eev_musd": eev,
-        # the largest relative MIP gap among the solves behind EVPI and VSS: both are ≥ 0 only up to it
-        "evpi_vss_gap": max(known) if known else None,
-        "evpi_musd": None if rp is None or ws is None else rp - ws,
-        "vss_musd": None if rp is None or eev is None else eev - rp,
-    }
+        outs[f"WS {s}"] = o
+        if ws is None or o.status not in sol.HAS_PLAN:
+            ws = ws_bound = None
+        else:
+            ws += d.weight[s] * o.objective
+            ws_bound += d.weight[s] * (o.bound if o.bound is not None else o.objective)
+    result: dict[str, float | str | None] = {"rp_musd": rp, "ws_musd": ws}
+    result["evpi_musd"] = None if rp is None or ws is None else rp - ws
+    if rp is not None and ws is not None:
+        rp_lo = rp_out.bound if rp_out.bound is not None else rp
+        result["evpi_low_musd"], result["evpi_high_musd"] = rp_lo - ws, rp - ws_bound
+    roots = d.tree.years if d.tree.mode == "now" else d.tree.root_years()
+    eev_out = None
+    if not roots:
+        result["eev_musd"] = result["vss_musd"] = None
+        result["vss_note"] = "n/a: the first year already branches, so nothing is decided before anything is known"
+    else:
+        say("VSS: the mean-value problem")
+        mv_model = build_model(case, risk=False, mean_value=True)
+        mv_run, mv_out = _solve(mv_model, opts)
+        outs["mean value"] = mv_out
+        if mv_run is not None and mv_out.status in sol.HAS_PLAN:
+            say("VSS: the stochastic problem with the mean-value plan fixed")
+            eev_out = _eev(rp_model, mv_run, mv_model, set(roots), opts)
+            outs["EEV"] = eev_out
+        eev = eev_out.objective if eev_out is not None and eev_out.status in sol.HAS_PLAN else None
+        result["eev_musd"] = eev
+        result["vss_musd"] = None if eev is None or rp is None else eev - rp
+        if eev is not None and rp is not None:
+            result["vss_low_musd"], result["vss_high_musd"] = _interval(eev_out, rp_out)
+    if d.tree.mode != "now":
+        say("value of adapting: every decision fixed before anything is known")
+        _, now_out = _solve(build_model(case, risk=False, mode="now"), opts)
+        outs["RP (decisions now)"] = now_out
+        now = now_out.objective if now_out.status in sol.HAS_PLAN else None
+        result["rp_now_musd"] = now
+        result["value_of_adapting_musd"] = None if now is None or rp is None else now - rp
+        if now is not None and rp is not None:
+            result["value_of_adapting_low_musd"], result["value_of_adapting_high_musd"] = _interval(now_out, rp_out)
+    gaps = [o.gap for o in outs.values() if o is not None and o.gap is not None]
+    result["evpi_vss_gap"] = max(gaps) if gaps else None
+    short = [name for name, o in outs.items() if o is not None and o.status != sol.OPTIMAL]
+    if short:
+        result["kpi_note"] = "solves that did not reach their gap: " + ", ".join(short)
+    return result
+
+
+def _eev(rp_model, mv_run: HighsRun, mv_model, roots: set[int], opts: dict) -> Outcome:
+    """The stochastic problem with fid, aid and carry of the years in `roots` fixed at the mean-value plan's values."""
+    x = mv_run.values()
+
+    def plan(var_set, year_at):
+        return {key[:year_at + 1]: x[mv_run.col_index[id(v)]] for key, v in var_set.items() if id(v) in mv_run.col_index}
+
+    mv = {"fid": plan(mv_model.fid, 1), "aid": plan(mv_model.aid, 2), "carry": plan(mv_model.carry, 1)}
+    try:
+        run = HighsRun(rp_model, opts)
+    except TriviallyInfeasible as exc:
+        return Outcome(sol.INFEASIBLE, str(exc))
+    fixed = {}
+    for name, year_at in (("fid", 1), ("aid", 2), ("carry", 1)):
+        for key, v in getattr(rp_model, name).items():
+            i = run.col_index.get(id(v))
+            if i is None or key[year_at] not in roots:
+                continue
+            val = mv[name].get(key[:year_at + 1], 0.0)
+            fixed[i] = float(np.round(val)) if run.integer[i] else max(0.0, float(val))
+    run.fix_columns(fixed)
+    return run.run()
