@@ -577,3 +577,231 @@ def test_world_price_shock_scales_the_tariff_base(make_case):
     parts = breakdown(sol)
     assert parts["tariffs"] == pytest.approx(0.1, rel=1e-6)
     assert parts["external_purchases"] == pytest.approx(0.2, rel=1e-6)
+
+
+@pytest.mark.parametrize("decisions, objective, bought", [("adaptive", 2.75, {"calm": 10, "p": 5}),
+                                                          ("now", 5.225, {"calm": 5, "p": 5})])
+def test_now_purchases_must_fit_the_budget_at_every_world_price(make_case, decisions, objective, bought):
+    """Under `now` one purchase must fit the stockpile fund's budget row of every information node, each valued at
+    its own world price; under `adaptive` each node buys what its own row allows.
+
+    2026-2027; calm (0.5) and p (0.5: `*` price_shock ×2 on mag in 2026);
+    both cut X fully in 2027, so the tree splits in 2026. Demand 10 t/yr; X
+    sells at 10,000 USD/t (20,000 in p's 2026); shortfall 1,000,000 USD/t.
+    Stockpile S paid by stockpile fund F (c_f 1, budget 0.2 in 2026, mcpf 0):
+    acq = 20,000 · wshock · b / 10^6 ≤ 0.2, so b ≤ 10 at calm, ≤ 5 at p.
+    - adaptive: calm buys 10: 20 t · 10,000 = 0.2, 2027 released, Z = 0.2;
+      p buys 5: 15 t · 20,000 = 0.3, 2027 short 5 (5.0), Z = 5.3 → 2.75.
+    - now: one b ≤ min(10, 5) = 5: Z_calm = 0.15 + 5.0 = 5.15, Z_p = 5.3
+      → 5.225.
+    """
+    years = [Y, Y + 1]
+    cut = {"kind": "supply_cut", "target": "X", "material": "mag", "start_year": Y + 1}
+    path = make_case(
+        settings(end_year=Y + 1, decisions=decisions), Regions=[US, X], Materials=[mag()], Demand=demand(years),
+        Supply=offer(years, 10_000), Projects=[IDLE],
+        Funds=[{"fund": "F", "owner": "US", "instrument": "stockpile", "budget_cost_per_musd": 1}],
+        Budgets=[{"fund": "F", "year": Y, "budget_musd": 0.2}],
+        Stockpiles=[stockpile(fund="F", release_only_in_disruption="Y")],
+        Scenarios=[{"scenario": "calm", "probability": 0.5}, {"scenario": "p", "probability": 0.5}],
+        Disruptions=[{"scenario": "calm", **cut}, {"scenario": "p", **cut},
+                     {"scenario": "p", "kind": "price_shock", "target": "*", "material": "mag", "start_year": Y,
+                      "end_year": Y, "magnitude": 2}])
+    sol = solve(path, evpi_vss=False)
+    assert sol.objective == pytest.approx(objective, rel=1e-6)
+    for s, b in bought.items():
+        assert one(sol.stockpiles, stockpile="S", year=Y, scenario=s)["buy_t"] == pytest.approx(b, rel=1e-6)
+    fund = flat(sol.funding)
+    assert one(fund, fund="F", year=Y, node="p")["budget_use_musd"] == pytest.approx(0.2, rel=1e-6)
+    assert one(fund, fund="F", year=Y, node="calm")["acquisitions_musd"] == pytest.approx(0.02 * bought["calm"], rel=1e-6)
+
+
+def test_evpi_and_vss_of_a_lead_time_decision_taken_before_the_ban_is_known(make_case):
+    """P (lead 1) must be decided in 2026, before a 2027 ban is seen: EVPI 0.2, VSS 0.05, value of adapting 0.
+
+    2026-2027; calm (0.5) / ban (0.5: X cut from 2027). Demand 10 t/yr, X at
+    10,000 USD/t (0.1 per year), shortfall 100,000 USD/t (1.0 per year).
+    P: capacity 10, lead 1, life 1, capex 0.5, latest_fid_year 2026 (online
+    2027 only).
+    - RP: with P, Z = 0.1 + 0.5 in both → 0.6; without, 0.5 · 0.2 +
+      0.5 · 1.1 = 0.65. RP = 0.6, P at the root.
+    - WS: calm alone 0.2, ban alone 0.6 → 0.4; EVPI = 0.2.
+    - Mean value: X cut by 0.5 in 2027 (50 t ≥ 10): no P. EEV fixes no P at
+      the root: 0.65; VSS = 0.05.
+    - now: the only decision is at the root, which both modes share: RP(now)
+      = 0.6, value of adapting 0.
+    """
+    years = [Y, Y + 1]
+    path = make_case(settings(end_year=Y + 1), Regions=[US, X], Materials=[mag(penalty=100_000)], Demand=demand(years),
+                     Supply=offer(years, 10_000), Projects=[candidate("P", 0.5, lead=1, latest_fid_year=Y)],
+                     Scenarios=[{"scenario": "calm", "probability": 0.5}, {"scenario": "ban", "probability": 0.5}],
+                     Disruptions=[{"scenario": "ban", "kind": "supply_cut", "target": "X", "material": "mag",
+                                   "start_year": Y + 1}])
+    sol = solve(path)
+    assert sol.objective == pytest.approx(0.6, rel=1e-6)
+    assert one(sol.portfolio, project="P")["funded_probability"] == pytest.approx(1.0, rel=1e-6)
+    k = sol.kpis
+    assert (k["ws_musd"], k["evpi_musd"]) == pytest.approx((0.4, 0.2), rel=1e-6)
+    assert (k["eev_musd"], k["vss_musd"]) == pytest.approx((0.65, 0.05), rel=1e-6)
+    assert k["rp_now_musd"] == pytest.approx(0.6, rel=1e-6)
+    assert k["value_of_adapting_musd"] == pytest.approx(0.0, abs=1e-7)
+
+
+def test_concern_cap_is_a_share_of_what_is_used_after_shortfall(make_case):
+    """The cap is max_concern_share · U with U = D − shortfall: going short does not make room for concern tonnes.
+
+    One year, US demands 10 t; CN sells at 10,000 USD/t, AU at 150,000;
+    shortfall 100,000 USD/t; US mag max_concern_share 0.5. With c CN, a AU
+    and s short, U = c + a, so c ≤ a: a pair (1 CN + 1 AU) costs 160,000
+    for 2 t, 80,000 per t < 100,000, so c = a = 5, s = 0: 0.05 + 0.75 = 0.8.
+    (A cap on D = 10 instead would allow 5 CN + 5 short: 0.55.)
+    """
+    path = make_case(settings(), Regions=[US, CN, AU], Materials=[mag(penalty=100_000)], Demand=demand([Y]),
+                     Supply=offer([Y], 10_000, origin="CN") + offer([Y], 150_000, origin="AU"),
+                     Projects=[IDLE | {"region": "AU"}],
+                     Policies=[{"region": "US", "material": "mag", "max_concern_share": 0.5}])
+    sol = solve(path)
+    assert sol.objective == pytest.approx(0.8, rel=1e-6)
+    us = supply_row(sol, "US")
+    assert (us["imports_concern_t"], us["imports_ally_t"], us["shortfall_t"]) == pytest.approx((5, 5, 0), abs=1e-6)
+
+
+def test_coalition_wide_single_origin_cap(make_case):
+    """A `*` max_single_origin_share caps each non-member origin's share of the members' summed use.
+
+    One year, US demands 10 t and UK 30 t; X sells at 10,000 USD/t, AU at
+    30,000. `*` mag max_single_origin_share 0.5: X ≤ 20 t and AU ≤ 20 t of
+    the 40 t: 20 · 10,000 + 20 · 30,000 = 0.8 (any split between members).
+    (Caps per member would give the same only by chance; without a cap 0.4.)
+    """
+    path = make_case(settings(), Regions=[US, UK, X, AU], Materials=[mag()],
+                     Demand=demand([Y]) + demand([Y], 30, region="UK"),
+                     Supply=offer([Y], 10_000) + offer([Y], 30_000, origin="AU"), Projects=[IDLE],
+                     Policies=[{"region": "*", "material": "mag", "max_single_origin_share": 0.5}])
+    sol = solve(path)
+    assert sol.objective == pytest.approx(0.8, rel=1e-6)
+    coal = one(sol.dependence, region="coalition", material="mag", year=Y)
+    assert (coal["partner_origin_t"], coal["ally_origin_t"]) == pytest.approx((20, 20), rel=1e-6)
+
+
+def test_requires_holds_along_the_branch_that_funds_the_emergency_plant(make_case):
+    """P requires Q (lag 0): in the ban branch both get their FID in 2027 at node `ban`; calm funds neither.
+
+    2026-2027, calm (0.5) / ban (0.5: X cut from 2027). Demand 10 t/yr, X at
+    10,000 USD/t, shortfall 100,000 USD/t (1.0 per year). P: mag, capacity
+    10, lead 0, life 1, capex 0.5. Q: an ore plant nobody needs, capex 0.1,
+    life 2 (0.05 per planned online year).
+    - ban: FID Q and P in 2027: 0.1 + 0.5 + 0.05 = 0.65 (short instead: 1.1).
+    - calm: imports, 0.2. Expected 0.425.
+    (Q at the root in 2026 would cost 0.1 in both scenarios: 0.475.)
+    """
+    years = [Y, Y + 1]
+    ore = {"material": "ore", "stage": "ore", "price_usd_per_t": 0, "shortfall_penalty_usd_per_t": 0}
+    q = {**candidate("Q", 0.1, capacity=1, life=2), "output": "ore"}
+    path = make_case(settings(end_year=Y + 1), Regions=[US, X], Materials=[mag(penalty=100_000), ore],
+                     Demand=demand(years), Supply=offer(years, 10_000), Projects=[candidate("P", 0.5), q],
+                     Dependencies=[{"project": "P", "relation": "requires", "other": "Q", "lag_yr": 0}],
+                     Scenarios=[{"scenario": "calm", "probability": 0.5}, {"scenario": "ban", "probability": 0.5}],
+                     Disruptions=[{"scenario": "ban", "kind": "supply_cut", "target": "X", "material": "mag",
+                                   "start_year": Y + 1}])
+    sol = solve(path, evpi_vss=False)
+    assert sol.objective == pytest.approx(0.425, rel=1e-6)
+    dec = flat(sol.decisions)
+    assert set(one(dec, year=Y + 1, node="ban")["fid"].split(", ")) == {"P", "Q"}
+    assert one(dec, year=Y + 1, node="calm")["fid"] == ""
+    assert one(dec, year=Y, node="calm")["fid"] == ""
+
+
+def _late_committed_case(make_case):
+    """ontime (0.5) / late (0.5: project_delay of committed C from its fid_year 2025, before the horizon)."""
+    years = [Y, Y + 1]
+    c = {**candidate("C", 1.0, lead=1, life=5), "status": "committed", "fid_year": Y - 1}
+    return make_case(settings(end_year=Y + 1), Regions=[US, X], Materials=[mag()], Demand=demand(years),
+                     Supply=offer(years, 100_000), Projects=[c],
+                     Scenarios=[{"scenario": "ontime", "probability": 0.5}, {"scenario": "late", "probability": 0.5}],
+                     Disruptions=[{"scenario": "late", "kind": "project_delay", "target": "C", "start_year": Y - 1,
+                                   "magnitude": 1}])
+
+
+def test_delay_row_may_start_at_a_committed_projects_fid_year_before_the_horizon(make_case):
+    """DESIGN's validation: years outside the horizon are errors except a project_delay row's start_year when
+    it targets a committed project at its fid_year (here 2025 < start 2026)."""
+    from model.case.load import check_case
+
+    _, problems = check_case(_late_committed_case(make_case))
+    assert [str(p) for p in problems.errors] == []
+
+
+def test_slip_of_a_sunk_committed_project_is_learned_when_it_should_have_come_online(make_case):
+    """A committed project (FID 2025, lead 1) delayed a year: the slip is learned in 2026 and costs a year of imports.
+
+    2026-2027, ontime (0.5) / late (0.5: project_delay C, start_year 2025 =
+    its fid_year, end blank, 1 year). Demand 10 t/yr, X at 100,000 USD/t
+    (1.0 per year). C: committed, fid 2025 < start (sunk: no capex),
+    capacity 10, lead 1, so on = g(t − 2025 − 1 − d).
+    ontime: C online 2026-2027, Z = 0. late: online from 2027, import 2026:
+    Z = 1.0. Expected 0.5; the tree splits in 2026 = fid_year + lead.
+    The case is read without validation (see the test above: the validator
+    does not yet accept this start_year), so the formulation is checked alone.
+    """
+    from model.case.load import build_case, check_case
+    from model.formulation.data import build_data
+    from model.solve.solver import solve_case
+
+    path = _late_committed_case(make_case)
+    merged, _ = check_case(path)
+    case = build_case(path, merged)
+    tree = build_data(case).tree
+    assert tree.node["late", Y] == "late" and tree.first_branch == Y
+    sol = solve_case(case, {"evpi_vss": False})
+    assert sol.status == "optimal", sol.message
+    assert sol.objective == pytest.approx(0.5, rel=1e-6)
+    costs = dict(zip(flat(sol.scenarios)["scenario"], flat(sol.scenarios)["cost_musd"].astype(float)))
+    assert costs == pytest.approx({"ontime": 0.0, "late": 1.0}, abs=1e-7)
+    assert supply_row(sol, "US", scenario="late")["from_projects_t"] == pytest.approx(0, abs=1e-6)
+    assert supply_row(sol, "US", scenario="late", year=Y + 1)["from_projects_t"] == pytest.approx(10, rel=1e-6)
+
+
+def test_vss_under_now_fixes_the_mean_value_plan_in_every_year(make_case):
+    """decisions = now: EEV fixes fid, aid and carry at the mean-value plan's values in every year, not only before
+    the first branching.
+
+    The emergency case (derivation in test_emergency_fid_in_the_ban_branch_only_when_decisions_adapt) under
+    `now`: RP = 0.6 (P in 2027 for both). WS = 0.4, so EVPI = 0.2. The
+    mean-value problem (X cut by half in 2027: 50 t ≥ 10 t) funds no P; EEV
+    fixes fid[P, 2027, all] = 0 as well: 0.5 · 0.2 + 0.5 · 1.1 = 0.65, so
+    VSS = 0.05. (Fixing only the root year 2026 would re-optimise P: EEV 0.6,
+    VSS 0.)
+    """
+    sol = solve(_emergency_case(make_case, "now"))
+    assert sol.objective == pytest.approx(0.6, rel=1e-6)
+    k = sol.kpis
+    assert k["evpi_musd"] == pytest.approx(0.2, rel=1e-6)
+    assert k["eev_musd"] == pytest.approx(0.65, rel=1e-6)
+    assert k["vss_musd"] == pytest.approx(0.05, rel=1e-6)
+
+
+def test_vss_under_now_is_reported_when_the_first_year_branches(make_case):
+    """VSS is "n/a" only under adaptive when the first year branches; under `now` every year is fixed.
+
+    The price-shock case of test_now_purchases_must_fit_the_budget_at_every_world_price under `now`:
+    RP = 5.225. It has no project and no carry-over fund, so EEV fixes
+    nothing and re-optimises the purchases: EEV = RP, VSS = 0 (reported, not
+    None).
+    """
+    years = [Y, Y + 1]
+    cut = {"kind": "supply_cut", "target": "X", "material": "mag", "start_year": Y + 1}
+    path = make_case(
+        settings(end_year=Y + 1, decisions="now"), Regions=[US, X], Materials=[mag()], Demand=demand(years),
+        Supply=offer(years, 10_000), Projects=[IDLE],
+        Funds=[{"fund": "F", "owner": "US", "instrument": "stockpile", "budget_cost_per_musd": 1}],
+        Budgets=[{"fund": "F", "year": Y, "budget_musd": 0.2}],
+        Stockpiles=[stockpile(fund="F", release_only_in_disruption="Y")],
+        Scenarios=[{"scenario": "calm", "probability": 0.5}, {"scenario": "p", "probability": 0.5}],
+        Disruptions=[{"scenario": "calm", **cut}, {"scenario": "p", **cut},
+                     {"scenario": "p", "kind": "price_shock", "target": "*", "material": "mag", "start_year": Y,
+                      "end_year": Y, "magnitude": 2}])
+    sol = solve(path)
+    assert sol.objective == pytest.approx(5.225, rel=1e-6)
+    assert sol.kpis["vss_musd"] is not None
+    assert sol.kpis["vss_musd"] == pytest.approx(0.0, abs=1e-6)

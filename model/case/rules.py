@@ -102,8 +102,16 @@ def _years(ctx: Ctx, p: Problems) -> None:
     for sheet, col in _YEAR_COLUMNS:
         for rec in ctx.rows(sheet):
             y = rec.values.get(col)
-            if y is not None and not (ctx.start <= y <= ctx.end):
+            if y is not None and not (ctx.start <= y <= ctx.end) and not _delay_at_fid_year(ctx, rec, col, y):
                 err(p, rec, col, f"{col} is outside the planning horizon", found=y, expected=inside)
+
+
+def _delay_at_fid_year(ctx: Ctx, rec: Record, col: str, year: int) -> bool:
+    """A project_delay row may start at its committed project's fid_year, even before the horizon (DESIGN)."""
+    if col != "start_year" or rec.values.get("kind") != "project_delay":
+        return False
+    proj = ctx.projects.get(rec.values.get("target"))
+    return bool(proj) and proj.values.get("status") == "committed" and proj.values.get("fid_year") == year
 
 
 def _projects(ctx: Ctx, p: Problems) -> None:

@@ -147,10 +147,7 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
         effects = {s: all_effects[s] for s in chosen}
         words = {s: _seen_words(disruptions, s, labels.get(s, frozenset()), years, projects, learn) for s in order}
         full = build_tree(years, order, prob, {s: all_effects[s].year_data(learn) for s in order}, mode, words)
-        limit = int(st.get("max_nodes") or 2000)
-        if full.count() > limit:
-            raise RunError(f"the scenario tree has {full.count():,} nodes over all years, more than Settings max_nodes "
-                           f"({limit:,}): set decisions = now, use fewer scenarios, a larger fid_step_yr, or raise max_nodes")
+        _check_size(full, int(st["max_nodes"]), bool(len(case.tables["Stockpiles"])))
         tree = full if chosen == order else restrict(full, chosen)
     stockpiles = {r["stockpile"]: r for r in _records(case, "Stockpiles")}
     demand = {(r["region"], r["material"], int(r["year"])): float(r["demand_t"]) for r in _records(case, "Demand")}
@@ -174,6 +171,19 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
         steps=_steps(_records(case, "ShortfallCosts"), materials, members),
         scale=_scales(materials, projects, byproducts, demand, supply, stockpiles), demand=demand,
     )
+
+
+def _check_size(tree: Tree, limit: int, stockpiles: bool) -> None:
+    """Refuse a tree with more nodes carrying variables than Settings max_nodes.
+
+    Under `adaptive` every information node carries decisions; under `now` the decisions sit at one node a
+    year, and the information nodes carry only stockpile releases and inventories.
+    """
+    nodes = tree.count() if tree.mode == ADAPTIVE or stockpiles else len(tree.years)
+    if nodes > limit:
+        raise RunError(f"the scenario tree has {tree.count():,} nodes over all years, more than Settings max_nodes "
+                       f"({limit:,}): set decisions = now (with no stockpiles, its decisions need one node a year), use "
+                       "fewer scenarios or a larger fid_step_yr, or raise max_nodes")
 
 
 def _fid_windows(projects: dict, start: int, end: int, step: int) -> dict[str, list[int]]:
