@@ -143,20 +143,37 @@ def run_sweep(case: Case, texts: list[str] | tuple[str, ...], out_dir: Path, *, 
 
 
 def _run_pool(tasks: list[Task], jobs: int, done: Callable[[dict[str, Any]], None]) -> None:
-    """Solve the tasks in `jobs` worker processes; call `done` with each row as it finishes."""
+    """Solve the variants in `jobs` worker processes; call `done` with each row as it finishes."""
+    died = "a worker process died while solving this variant (out of memory?)"
+    run_pool(tasks, jobs, solve_variant, done, lambda task: _row(task, ERROR_STATUS, died))
+
+
+def run_pool(tasks: list, jobs: int, work: Callable[[Any], Any], done: Callable[[Any], None],
+             died: Callable[[Any], Any]) -> None:
+    """Run `work(task)` for every task in `jobs` worker processes; call `done` with each result as it finishes.
+
+    `work` must be a module-level function (it is sent to the workers by name). Results that finish together
+    are passed on in task order; a task whose worker process died gets `died(task)` instead. Every worker is
+    a fresh process started from the same server (see `_context`), so results do not depend on `jobs`.
+    Ctrl-C stops the workers at once and is raised again.
+    """
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_quiet_worker)
     stopped = False
     try:
-        pending: dict[Future, Task] = {pool.submit(solve_variant, t): t for t in tasks}
+        order: dict[Future, int] = {}
+        pending: dict[Future, Any] = {}
+        for i, task in enumerate(tasks):
+            fut = pool.submit(work, task)
+            order[fut], pending[fut] = i, task
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in sorted(finished, key=lambda f: pending[f].vid):
+            for fut in sorted(finished, key=order.__getitem__):
                 task = pending.pop(fut)
                 try:
-                    row = fut.result()
+                    result = fut.result()
                 except BrokenProcessPool:
-                    row = _row(task, ERROR_STATUS, "a worker process died while solving this variant (out of memory?)")
-                done(row)
+                    result = died(task)
+                done(result)
     except KeyboardInterrupt:
         stopped = True
         _stop_workers(pool)
