@@ -131,5 +131,28 @@ def compare(results: tuple[Path, ...], out: Path | None, force: bool) -> None:
     compare_command(results, out, force, shlex.join(["minplan", *sys.argv[1:]]))
 
 
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="Coalition workbook (default: outputs/<case name>_coalition.xlsx).")
+@click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
+@click.option("--sample", type=click.IntRange(min=1), metavar="K",
+              help="Draw K member orderings instead of solving every coalition (the default above 12 members).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the sampled orderings.")
+@click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap for every coalition's solve.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Time limit per solve, in seconds.")
+@planner_errors
+def coalition(case: Path, jobs: int | None, out: Path | None, force: bool, sample: int | None, seed: int,
+              mip_rel_gap: float | None, time_limit: float | None) -> None:
+    """What each member gains from acting together, and fair shares of the cost: v(S) for every set S of
+    members, Shapley shares, the least core and whether the shares are stable."""
+    from model.commands import run_coalition
+
+    given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit}
+    run_coalition(case, out, jobs, force, sample, seed, {k: v for k, v in given.items() if v is not None},
+                  ROOT / "outputs")
+
+
 if __name__ == "__main__":
     main()

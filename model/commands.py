@@ -1,4 +1,4 @@
-"""The commands: what `minplan validate`, `solve`, `sweep` and `compare` do, and everything they print.
+"""The commands: what `minplan validate`, `solve`, `sweep`, `compare` and `coalition` do, and everything they print.
 
 Progress goes to stderr as timed steps; the short summary table and the
 path of the result go to stdout. A solve without a plan writes nothing and
@@ -23,6 +23,7 @@ from model.workbook.outfile import check_output, file_name
 
 if TYPE_CHECKING:
     from model.results.compare import Comparison
+    from model.studies.coalition import CoalitionOutcome
     from model.sweep.engine import SweepOutcome
 
 
@@ -257,3 +258,78 @@ def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
     if len(cmp.kpis) > max_rows:
         text.append(f"... {len(cmp.kpis) - max_rows} more rows in the KPIs sheet")
     return "\n".join(text)
+
+
+def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bool, sample: int | None, seed: int,
+                  options: dict[str, Any], default_dir: Path) -> CoalitionOutcome:
+    """What `minplan coalition` does: solve the coalitions with progress on stderr, write the coalition workbook,
+    print the shares table. Raises RunError for a case with one member or an output that may not be written."""
+    from model.case.load import load_case
+    from model.studies.coalition import coalition_label, coalition_study, plan_study
+    from model.studies.coalition_book import write_coalition_book
+    from model.sweep.engine import default_jobs
+
+    run = RunInfo(overrides=dict(options))
+    case = load_case(case_path)
+    for warning in case.warnings:
+        click.echo(str(warning), err=True)
+    plan_study(case, sample, seed)  # one member: said before anything else
+    target = check_output(out or default_dir / f"{file_name(case.name, 'case')}_coalition.xlsx", case.files, force=force)
+    t0 = time.perf_counter()
+
+    def say(message: str) -> None:
+        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {message}", err=True)
+
+    def progress(row: dict[str, Any], finished: int, planned: int) -> None:
+        v = row.get("v_musd")
+        shown = f"v = {v:,.3f} USD m" if isinstance(v, (int, float)) else row.get("reason", "")
+        say(f"{finished:>{len(str(planned))}}/{planned} {coalition_label(row['members'])} {row['status']}: {shown}")
+
+    n_jobs = jobs or default_jobs()
+    say(f"coalition study of {case.name} with {n_jobs} worker(s): the whole coalition first, for the time estimate")
+    outcome = coalition_study(case, jobs=n_jobs, sample=sample, seed=seed, options=options, progress=progress, say=say)
+    written = write_coalition_book(target, outcome, run, force=force)
+    click.echo(coalition_text(outcome))
+    click.echo(f"coalition workbook: {written}")
+    if outcome.shares is None:
+        raise RunError(f"{len(outcome.failed)} coalition(s) have no value (see the Coalitions sheet), so the shares "
+                       "could not be computed")
+    return outcome
+
+
+def coalition_text(outcome: CoalitionOutcome) -> str:
+    """The shares table as printed, then the stability lines (the Shares and Stability sheets)."""
+    from model.studies.coalition_book import shares_table, stability_rows
+
+    share = shares_table(outcome)
+    head = [c for c in share.columns]
+    lines = [head] + [[_cell(c, r[c]) for c in head] for r in share.to_dict("records")]
+    widths = [max(len(str(line[j])) for line in lines) for j in range(len(head))]
+    out = ["  ".join(f"{c!s:>{w}}" if j else f"{c!s:<{w}}" for j, (c, w) in enumerate(zip(line, widths)))
+           for line in lines]
+    noted = ("coalitions solved", "blocking coalition", "largest gap")
+    for item, value, unit, note in stability_rows(outcome):
+        if item in ("members", "time", "sum of stand-alone costs") or value is None:
+            continue
+        if item == "coalitions without a value" and not value:
+            continue
+        shown = _cell("share" if unit == "fraction" else "musd" if unit == "USD m" else "", value)
+        show_note = note and (item in noted or (item == "coalition saving" and value < 0))
+        out.append(f"  {item}: {shown}{' ' + unit if unit and unit != 'fraction' else ''}"
+                   + (f" ({note})" if show_note else ""))
+    if outcome.shares is not None:
+        out.append("  the shares add up to v(N), the case objective less K(N): the capital and fixed opex of existing "
+                   "and committed projects outside the members' regions")
+    return "\n".join(out)
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if "share" in column and not column.endswith("musd"):
+        return f"{value:.1%}"
+    if column.endswith("musd"):
+        return _num(value, digits=3)
+    return f"{value:g}"

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = "shared"  # the top-level modules of model/: problems, solution, run, tables, ...: they import no stage
-STAGES = ("workbook", "case", "formulation", "solve", "results", "sweep")
+STAGES = ("workbook", "case", "formulation", "solve", "results", "sweep", "studies")
 # stage -> the stages it may import (besides itself and the shared modules)
 ALLOWED: dict[str, set[str]] = {
     SHARED: set(),  # the shared words import only each other
@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "solve": {"formulation", "case"},
     "results": {"case", "workbook"},
     "sweep": {"solve", "results", "case", "workbook"},  # the sweep workbook is written with the safe writers
+    "studies": {"solve", "results", "case", "workbook", "sweep"},  # sweep: its worker pool
     "commands": {SHARED, *STAGES},
     "cli": {"commands"},
 }
@@ -142,6 +143,9 @@ def test_the_checker_catches_shared_words_importing_a_stage_and_relative_imports
         "model.solution:2 (shared) imports model.workbook.outfile (workbook)"]
     assert violations("model.case.load", "from ..sweep import vary\n") == [
         "model.case.load:1 (case) imports model.sweep.vary (sweep)"]
+    assert violations("model.studies.coalition", "from model.formulation.data import crf\n") == [
+        "model.studies.coalition:1 (studies) imports model.formulation.data (formulation)"]
+    assert violations("model.studies.coalition", "from model.sweep.engine import run_pool\n") == []
     assert violations("cli", "from model.case.schema import MAX_THREADS\n") == [
         "cli:1 (cli) imports model.case.schema (case)"]
 
