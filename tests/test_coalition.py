@@ -276,12 +276,12 @@ def test_coalition_command_writes_the_workbook_and_prints_the_shares(make_case, 
     out = tmp_path / "coal.xlsx"
     res = run_cli("coalition", path, "-j", "2", "-o", out)
     assert res.returncode == 0, res.stderr
-    assert "stand_alone_musd" in res.stdout and "shapley_share_musd" in res.stdout
+    assert "stand_alone_musd" in res.stdout and "shapley_musd" in res.stdout
     assert "3/3" in res.stderr and "should take about" in res.stderr
     wb = load_workbook(out)
     assert wb.sheetnames == ["Coalitions", "Shares", "Stability", "Manifest"]
     shares = list(wb["Shares"].values)
-    assert shares[0][:4] == ("member", "stand_alone_musd", "shapley_share_musd", "saving_musd")
+    assert shares[0][:4] == ("member", "stand_alone_musd", "shapley_musd", "saving_musd")
     assert [r[0] for r in shares[1:]] == ["A", "B"]
     assert shares[1][4] == pytest.approx(0.5)  # A's part of the saving
     assert len(wb["Shares"]._charts) == 1

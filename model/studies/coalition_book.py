@@ -48,7 +48,7 @@ COALITION_DOCS = {
 SHARE_DOCS = {
     "member": "Member region.",
     "stand_alone_musd": "v({i}): the member's cost when it acts alone, USD m.",
-    "shapley_share_musd": "Shapley cost share: the member's average marginal cost over every order of joining, USD m. "
+    "shapley_musd": "Shapley cost share: the member's average marginal cost over every order of joining, USD m. "
                           "The shares add up to v(N).",
     "shapley_se_musd": "Standard error of the sampled Shapley share, USD m.",
     "saving_musd": "Stand-alone cost − Shapley share, USD m: what acting together saves this member.",
@@ -79,7 +79,7 @@ def shares_table(outcome: CoalitionOutcome) -> pd.DataFrame:
     total = sum(saving.values()) if len(saving) == len(outcome.members) else None
     rows = []
     for i in outcome.members:
-        row = {"member": i, "stand_alone_musd": alone[i], "shapley_share_musd": phi.get(i)}
+        row = {"member": i, "stand_alone_musd": alone[i], "shapley_musd": phi.get(i)}
         if sh and sh.standard_error is not None:
             row["shapley_se_musd"] = _finite(sh.standard_error[i])
         row["saving_musd"] = saving.get(i)
@@ -157,23 +157,20 @@ def write_coalition_book(out: Path, outcome: CoalitionOutcome, run: RunInfo, for
     wb = Workbook(write_only=True)
     notes = sheets.TableNotes()
     coal = coalitions_table(outcome)
-    ws = sheets.write_table(wb, "Coalitions", coal, notes=notes, column_docs=COALITION_DOCS,
-                            comment=f"One row per coalition S of the members of case {case.name}; v(∅) = 0.")[0]
-    _tidy(ws, len(coal.columns), len(coal))
+    sheets.write_table(wb, "Coalitions", coal, notes=notes, column_docs=COALITION_DOCS, sheet=_sheet(wb, "Coalitions", coal),
+                       comment=f"One row per coalition S of the members of case {case.name}; v(∅) = 0.")
     share = shares_table(outcome)
-    ws = sheets.write_table(wb, "Shares", share, notes=notes, column_docs=SHARE_DOCS,
-                            comment="How the whole coalition's cost v(N) is shared among the members.")[0]
-    _tidy(ws, len(share.columns), len(share))
+    ws = _sheet(wb, "Shares", share)
+    sheets.write_table(wb, "Shares", share, notes=notes, column_docs=SHARE_DOCS, sheet=ws,
+                       comment="How the whole coalition's cost v(N) is shared among the members.")
     _chart(ws, share, len(share.columns))
     stab = stability_rows(outcome)
-    ws = wb.create_sheet("Stability")
-    sheets.key_value_sheet(ws, stab, ("item", "value", "unit", "note"), "Is the sharing stable, and how exact is it?",
+    sheets.key_value_sheet(_sheet(wb, "Stability", pd.DataFrame(stab, columns=["item", "value", "unit", "note"])), stab,
+                           ("item", "value", "unit", "note"), "Is the sharing stable, and how exact is it?",
                            [_format(r[2]) for r in stab])
-    _tidy(ws, 4, len(stab))
-    ws = wb.create_sheet("Manifest")
     man = manifest_rows(outcome, run)
-    sheets.key_value_sheet(ws, man, ("key", "value"), "What produced this coalition workbook.")
-    _tidy(ws, 2, len(man))
+    sheets.key_value_sheet(_sheet(wb, "Manifest", pd.DataFrame(man, columns=["key", "value"])), man, ("key", "value"),
+                           "What produced this coalition workbook.")
     atomic_write(out, wb.save)
     return out
 
@@ -182,28 +179,31 @@ def _format(unit: str) -> str | None:
     return {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.0"}.get(unit)
 
 
-def _tidy(ws, ncols: int, nrows: int) -> None:
-    """Autofilter on the header and a readable print: landscape, one page wide, header on every page."""
-    ws.auto_filter.ref = f"A1:{get_column_letter(max(1, ncols))}{nrows + 1}"
+def _sheet(wb, title: str, table: pd.DataFrame):
+    """A new sheet set up before any row is written (a write-only sheet fixes its properties at the first row):
+    autofilter on the header, landscape, one page wide, the header on every printed page."""
+    ws = wb.create_sheet(title)
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(1, table.shape[1]))}{len(table) + 1}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "1:1"
+    return ws
 
 
 def _chart(ws, share: pd.DataFrame, ncols: int) -> None:
     """Clustered bars per member: stand-alone cost beside Shapley share (USD m), from the Shares columns."""
-    if share.empty or share["shapley_share_musd"].isna().all():
+    if share.empty or share["shapley_musd"].isna().all():
         return
     chart = BarChart()
     chart.type, chart.grouping = "col", "clustered"
     chart.title = "Stand-alone cost and Shapley share per member, USD m"
     chart.y_axis.title, chart.x_axis.title = "USD m", "member"
-    chart.y_axis.numFmt = "#,##0"
+    chart.y_axis.numFmt = "#,##0.0"
     chart.width, chart.height = 18.0, 9.0
     chart.legend.position = "b"
     n = len(share)
-    for col in ("stand_alone_musd", "shapley_share_musd"):
+    for col in ("stand_alone_musd", "shapley_musd"):
         j = list(share.columns).index(col) + 1
         chart.add_data(Reference(ws, min_col=j, min_row=1, max_row=n + 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
