@@ -150,8 +150,7 @@ def coalition(case: Path, jobs: int | None, out: Path | None, force: bool, sampl
     from model.commands import run_coalition
 
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit}
-    run_coalition(case, out, jobs, force, sample, seed, {k: v for k, v in given.items() if v is not None},
-                  ROOT / "outputs")
+    run_coalition(case, out, jobs, force, sample, seed, {k: v for k, v in given.items() if v is not None})
 
 
 if __name__ == "__main__":

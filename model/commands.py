@@ -261,7 +261,7 @@ def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
 
 
 def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bool, sample: int | None, seed: int,
-                  options: dict[str, Any], default_dir: Path) -> CoalitionOutcome:
+                  options: dict[str, Any]) -> CoalitionOutcome:
     """What `minplan coalition` does: solve the coalitions with progress on stderr, write the coalition workbook,
     print the shares table. Raises RunError for a case with one member or an output that may not be written."""
     from model.case.load import load_case
@@ -274,7 +274,8 @@ def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bo
     for warning in case.warnings:
         click.echo(str(warning), err=True)
     plan_study(case, sample, seed)  # one member: said before anything else
-    target = check_output(out or default_dir / f"{file_name(case.name, 'case')}_coalition.xlsx", case.files, force=force)
+    target = check_output(out or default_outputs() / f"{file_name(case.name, 'case')}_coalition.xlsx", case.files,
+                          force=force)
     t0 = time.perf_counter()
 
     def say(message: str) -> None:

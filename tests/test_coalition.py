@@ -273,9 +273,10 @@ def test_dummy_member_in_a_random_game_pays_its_stand_alone_cost():
 
 def test_coalition_command_writes_the_workbook_and_prints_the_shares(make_case, tmp_path):
     path = make_case(BASE, **swap_sheets())
-    out = tmp_path / "coal.xlsx"
-    res = run_cli("coalition", path, "-j", "2", "-o", out)
+    res = run_cli("coalition", path, "-j", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+    out = tmp_path / "outputs" / "case_coalition.xlsx"  # the working folder's outputs/
+    assert f"coalition workbook: {out}" in res.stdout
     assert "stand_alone_musd" in res.stdout and "shapley_musd" in res.stdout
     assert "3/3" in res.stderr and "should take about" in res.stderr
     wb = load_workbook(out)
@@ -290,3 +291,13 @@ def test_coalition_command_writes_the_workbook_and_prints_the_shares(make_case, 
     assert [r[1] for r in coal[1:]] == ["A", "B", "A, B"]
     again = run_cli("coalition", path, "-o", out)
     assert again.returncode != 0 and "--force" in again.stderr
+
+
+def test_coalition_command_refuses_a_case_with_one_member(make_case, tmp_path):
+    one = swap_sheets()
+    one["Regions"] = [region("A"), region("B", member=False), region("X", member=False)]
+    one["Demand"], one["Stockpiles"] = one["Demand"][:1], one["Stockpiles"][:1]
+    res = run_cli("coalition", make_case(BASE, **one), cwd=tmp_path)
+    assert res.returncode != 0
+    assert "needs at least two members" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "outputs").exists()

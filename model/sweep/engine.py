@@ -188,11 +188,25 @@ def _context() -> mp.context.BaseContext:
     Not plain fork: HiGHS keeps one thread scheduler per process, fixed at its first solve, and a child
     forked from a process that has solved inherits it (with threads that do not exist in the child).
     """
+    _workers_import_this_checkout()
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
     return mp.get_context("spawn")
+
+
+def _workers_import_this_checkout() -> None:
+    """Put the folder this minplan was imported from first on PYTHONPATH, which the worker server inherits.
+
+    Python 3.11's forkserver starts with the default sys.path (the working folder, then site-packages), not the
+    parent's: `python /path/to/checkout/cli.py` run from elsewhere, with another minplan installed, would
+    otherwise solve in workers running that other copy, or fail to find a module this one has.
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if not parts or parts[0] != root:
+        os.environ["PYTHONPATH"] = os.pathsep.join([root, *(p for p in parts if p != root)])
 
 
 def _quiet_worker() -> None:
