@@ -139,11 +139,11 @@ def compare(results: tuple[Path, ...], out: Path | None, force: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
 @click.option("--sample", type=click.IntRange(min=1), metavar="K",
               help="Draw K member orderings instead of solving every coalition (the default above 12 members).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the sampled orderings.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of the sampled orderings (default: Settings random_seed).")
 @click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap for every coalition's solve.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Time limit per solve, in seconds.")
 @planner_errors
-def coalition(case: Path, jobs: int | None, out: Path | None, force: bool, sample: int | None, seed: int,
+def coalition(case: Path, jobs: int | None, out: Path | None, force: bool, sample: int | None, seed: int | None,
               mip_rel_gap: float | None, time_limit: float | None) -> None:
     """What each member gains from acting together, and fair shares of the cost: v(S) for every set S of
     members, Shapley shares, the least core and whether the shares are stable."""

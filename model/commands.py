@@ -260,7 +260,7 @@ def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
     return "\n".join(text)
 
 
-def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bool, sample: int | None, seed: int,
+def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bool, sample: int | None, seed: int | None,
                   options: dict[str, Any]) -> CoalitionOutcome:
     """What `minplan coalition` does: solve the coalitions with progress on stderr, write the coalition workbook,
     print the shares table. Raises RunError for a case with one member or an output that may not be written."""

@@ -22,8 +22,17 @@ from openpyxl import load_workbook
 
 from model.case.load import load_case
 from model.problems import RunError
+from model.run import RunInfo
 from model.studies import games
-from model.studies.coalition import coalition_case, coalition_study
+from model.studies.coalition import (
+    CoalitionOutcome,
+    CoalitionTask,
+    coalition_case,
+    coalition_row,
+    coalition_study,
+    solve_coalition,
+)
+from model.studies.coalition_book import write_coalition_book
 from tests.conftest import run_cli
 
 Y = 2026
@@ -214,6 +223,26 @@ def test_one_member_is_a_clear_error(make_case):
     one["Stockpiles"] = one["Stockpiles"][:1]
     with pytest.raises(RunError, match="one member .A.: a coalition study needs at least two members"):
         coalition_study(load_case(make_case(BASE, **one)))
+
+
+def test_a_coalition_without_a_value_is_a_row_with_its_reason_and_blank_shares(make_case, tmp_path):
+    """A v(S) that fails is a row saying why; the workbook is still written, with the shares left blank."""
+    case = load_case(make_case(BASE, **swap_sheets()))
+    bad = solve_coalition(CoalitionTask(("A", "Z"), case, {}))
+    assert bad["status"] == "error" and "not members of" in bad["reason"] and bad["v_musd"] is None
+    rows = [coalition_row(("A",), "infeasible", "the case is infeasible: no plan meets every rule of the case"),
+            coalition_row(("B",), "optimal", "", v_musd=0.3, objective_musd=0.4, outside_fixed_costs_musd=0.1,
+                          bound_musd=0.3, gap=0.0),
+            coalition_row(("A", "B"), "optimal", "", v_musd=0.0, objective_musd=0.1, outside_fixed_costs_musd=0.1,
+                          bound_musd=0.0, gap=0.0)]
+    out = write_coalition_book(tmp_path / "c.xlsx", CoalitionOutcome(case, ["A", "B"], rows, None), RunInfo())
+    wb = load_workbook(out)
+    coal = list(wb["Coalitions"].values)
+    assert coal[1][2] is None and coal[1][3] == "infeasible" and "infeasible" in coal[1][coal[0].index("reason")]
+    shares = list(wb["Shares"].values)
+    assert shares[1][1] is None and shares[2][1] == pytest.approx(0.3) and shares[2][2] is None
+    stab = {r[0]: r[1] for r in wb["Stability"].values}
+    assert stab["coalitions without a value"] == 1
 
 
 # ---------------------------------------------------------------- properties of the sharing maths

@@ -228,7 +228,7 @@ class CoalitionOutcome:
 Progress = Callable[[dict[str, Any], int, int], None]  # (row just finished, finished so far, planned)
 
 
-def plan_study(case: Case, sample: int | None, seed: int) -> tuple[list[str], list[tuple[str, ...]], list | None]:
+def plan_study(case: Case, sample: int | None, seed: int | None = None) -> tuple[list[str], list[tuple[str, ...]], list | None]:
     """(members, coalitions to solve, orderings or None); RunError for a case with fewer than two members."""
     members = members_of(case)
     if len(members) < 2:
@@ -241,20 +241,21 @@ def plan_study(case: Case, sample: int | None, seed: int) -> tuple[list[str], li
         return members, every_coalition(members), None
     if sample < 1:
         raise RunError(f"--sample {sample}: give the number of member orderings to draw, at least 1")
-    orders = draw_orderings(members, sample, seed)
+    orders = draw_orderings(members, sample, int(case.settings.get("random_seed") or 0) if seed is None else seed)
     return members, needed_coalitions(members, orders), orders
 
 
-def coalition_study(case: Case, *, jobs: int | None = None, sample: int | None = None, seed: int = 0,
+def coalition_study(case: Case, *, jobs: int | None = None, sample: int | None = None, seed: int | None = None,
                   options: dict[str, Any] | None = None, progress: Progress | None = None,
                   say: Callable[[str], None] | None = None) -> CoalitionOutcome:
     """Solve the coalitions of `case` and share its cost (DESIGN.md "Coalition study").
 
     The whole coalition is solved first: its time gives the estimate `say` reports before the other solves
     start, and a case without a plan stops the study there (RunError). `sample` draws that many member
-    orderings (seeded) instead of solving every coalition.
+    orderings instead of solving every coalition, seeded by `seed` (default: Settings random_seed).
     """
     t0 = time.perf_counter()
+    seed = int(case.settings.get("random_seed") or 0) if seed is None else seed
     say = say or (lambda _m: None)
     members, coalitions, orders = plan_study(case, sample, seed)
     opts = {"threads": case.settings.get("threads") or 1, **SOLVE_OPTIONS, **(options or {})}

@@ -162,7 +162,7 @@ def write_coalition_book(out: Path, outcome: CoalitionOutcome, run: RunInfo, for
     share = shares_table(outcome)
     ws = _sheet(wb, "Shares", share)
     sheets.write_table(wb, "Shares", share, notes=notes, column_docs=SHARE_DOCS, sheet=ws,
-                       comment="How the whole coalition's cost v(N) is shared among the members.")
+                       comment="How the whole coalition's cost v(N) is shared among the members. " + _gap_words(outcome))
     _chart(ws, share, len(share.columns))
     stab = stability_rows(outcome)
     sheets.key_value_sheet(_sheet(wb, "Stability", pd.DataFrame(stab, columns=["item", "value", "unit", "note"])), stab,
@@ -173,6 +173,14 @@ def write_coalition_book(out: Path, outcome: CoalitionOutcome, run: RunInfo, for
                            "What produced this coalition workbook.")
     atomic_write(out, wb.save)
     return out
+
+
+def _gap_words(outcome: CoalitionOutcome) -> str:
+    rel, _, gap_abs = largest_gap(outcome)
+    if rel is None:
+        return "No solve reported a gap."
+    return (f"The largest gap among the solves, {rel:.3%} (at most {gap_abs or 0:,.2f} USD m on one v(S)), bounds the "
+            "error of the shares: see the Stability sheet.")
 
 
 def _format(unit: str) -> str | None:
