@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import platform
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -221,12 +223,21 @@ def _chart(ws, share: pd.DataFrame, ncols: int) -> None:
     ws.add_chart(chart, f"{get_column_letter(ncols + 2)}2")
 
 
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def manifest_rows(outcome: CoalitionOutcome, run: RunInfo) -> list[tuple[str, Any]]:
     case = outcome.case
     hashes = case.sha256()
     rows: list[tuple[str, Any]] = [
         ("minplan_coalition_version", COALITION_VERSION),
         ("minplan_version", __version__),
+        ("python_version", platform.python_version()),
+        *((f"{p}_version", _version(p)) for p in ("pyomo", "highspy", "scipy", "openpyxl")),
         ("case_name", case.name),
         ("case_path", str(case.path)),
         ("case_sha256", hashes.get(str(case.path), "")),
