@@ -216,6 +216,25 @@ def test_a_leaver_takes_its_rows_and_leaves_its_projects_producing(make_case):
     assert coalition_case(case, ["A", "B"]) is case
 
 
+def test_a_leavers_committed_plant_is_sunk_and_its_fixed_opex_is_outside_the_coalitions_cost(make_case):
+    """The swap case plus B's committed plant: 5 t/yr of mag from 2026, capex 1 (life 1: capital 1 in 2026), fixed opex
+    0.05. {A}: the plant is B's, sunk (no capex) and idle; A's case costs 0.3 + 0.05 + X's mine 0.1 = 0.45, of which
+    K({A}) = 0.15: v({A}) = 0.3. {B}: capital 1 + opex 0.05 + 5 t bought 0.25 − 10 t of ox credited 0.2 + 0.1 = 1.2,
+    K = 0.1 (the mine): v({B}) = 1.1. N: B uses 5 t from the plant and 5 t of A's mag, A keeps 5 t (credit 0.1) and
+    gets B's ox: 1 + 0.05 − 0.1 + 0.1 = 1.05, K(N) = 0.1: v(N) = 0.95."""
+    sheets = swap_sheets()
+    sheets["Projects"].append({"project": "bplant", "region": "B", "status": "committed", "output": "mag",
+                               "capacity_tpy": 5, "capex_musd": 1, "fixed_opex_musd_per_yr": 0.05, "lead_time_yr": 0,
+                               "fid_year": Y, "life_yr": 1})
+    case = load_case(make_case(BASE, **sheets))
+    want = {("A",): (0.45, 0.15, 0.3), ("B",): (1.2, 0.1, 1.1), ("A", "B"): (1.05, 0.1, 0.95)}
+    for members, (objective, k, v) in want.items():
+        row = solve_coalition(CoalitionTask(members, case, {"evpi_vss": False}))
+        assert row["status"] == "optimal", row
+        got = (row["objective_musd"], row["outside_fixed_costs_musd"], row["v_musd"])
+        assert got == pytest.approx((objective, k, v), abs=1e-7), members
+
+
 def test_one_member_is_a_clear_error(make_case):
     one = swap_sheets()
     one["Regions"] = [region("A"), region("B", member=False), region("X", member=False)]
