@@ -18,7 +18,7 @@ from model.case.schema import MAX_THREADS  # noqa: F401  (the bound of --threads
 from model.problems import EXIT_ERRORS, EXIT_UNREADABLE, Problems, RunError, UnreadableFile
 from model.run import RunInfo
 from model.shipped import default_case, default_outputs
-from model.solution import TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
+from model.solution import STOPPED_AT_GAP, TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
 from model.workbook.outfile import check_output, file_name
 
 if TYPE_CHECKING:
@@ -79,14 +79,15 @@ def run_new(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
 
 
-def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: dict[str, Any]) -> Path:
+def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: dict[str, Any], engine: str = "ef",
+              ranks: int = 3) -> Path:
     """Load, check the output path, solve, write the result workbook; return its path.
 
+    `engine` "ph" runs progressive hedging on `ranks` MPI ranks (run_solve_ph).
     Raises CaseError for a case with errors and RunError for an output that
     may not be written or a solve without a plan (nothing is written then).
     """
     from model.case.load import load_case
-    from model.results.write import write_result
 
     case_path = case_path or default_case()
     run = RunInfo(overrides=dict(overrides))
@@ -98,18 +99,157 @@ def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: 
     for warning in case.warnings:
         click.echo(str(warning), err=True)
     target = check_output(out or default_outputs() / f"{file_name(case.name)}.xlsx", case.files, force=force)
+    if engine == "ph":
+        return run_solve_ph(case_path, case, target, force, overrides, ranks, progress)
     from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
     solution = solve_case(case, overrides, progress)
     solution.timings = {"read_s": read_s, **solution.timings}
+    written, text = _write_solution(case, solution, target, force, run, overrides, progress)
+    click.echo(text)
+    return written
+
+
+def _write_solution(case, solution: Solution, target: Path, force: bool, run: RunInfo, overrides: dict[str, Any],
+                    progress: Progress) -> tuple[Path, str]:
+    """Write the result workbook of a solve with a plan; return its path and the summary to print."""
+    from model.results.write import write_result
+
     if not solution.has_plan:
         raise RunError(no_plan_message(solution, overrides))
     progress("writing the result workbook")
     t0 = time.perf_counter()
     written = write_result(target, case, solution, run, force=force, progress=progress)
     write_s = time.perf_counter() - t0
-    click.echo(summary_text(case.name, solution, time.perf_counter() - run.clock, write_s))
-    click.echo(f"result: {written}")
+    return written, summary_text(case.name, solution, time.perf_counter() - run.clock, write_s) + f"\nresult: {written}"
+
+
+PH_ENTRY = "model.ph_main"  # the MPI entry: mpiexec -n N python -m mpi4py -m model.ph_main CASE -o OUT
+
+
+def run_solve_ph(case_path: Path, case, target: Path, force: bool, overrides: dict[str, Any], ranks: int,
+                 progress: Progress) -> Path:
+    """`minplan solve --engine ph`: check the run, launch PH under mpiexec, print what its rank 0 reported.
+
+    Every check that can fail comes before any rank starts. A rank that fails ends the whole job (mpi4py's
+    launcher aborts it); the run then says why in one line and writes nothing. Ctrl-C stops every rank."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from model.solve.ph import check_ranks
+
+    n_scenarios = max(1, len(case.tables["Scenarios"]))
+    problem = check_ranks(n_scenarios, ranks)
+    if problem:
+        raise RunError(problem)
+    if float(case.settings.get("risk_weight") or 0) > 0:
+        raise RunError("--engine ph minimises expected cost: set Settings risk_weight to 0, or use --engine ef")
+    mpiexec = find_mpiexec()
+    root = Path(__file__).resolve().parents[1]  # the folder holding this minplan's `model`, for every rank
+    with tempfile.TemporaryDirectory(prefix="minplan_ph_") as work:  # mpi-sppy writes its logs in the working folder
+        report = Path(work) / "report.txt"
+        cmd = [mpiexec, "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", PH_ENTRY,
+               str(Path(case_path).resolve()), "-o", str(target.resolve()), "--report", str(report),
+               "--command", shlex.join(["minplan", *sys.argv[1:]]), *(["--force"] if force else []),
+               *ph_option_words(overrides)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        progress(f"progressive hedging on {ranks} rank(s), {n_scenarios} scenarios")
+        with open(Path(work) / "stdout.txt", "w") as out, open(Path(work) / "stderr.txt", "w") as err:
+            proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=err)
+            try:
+                code = proc.wait()
+            except KeyboardInterrupt:
+                proc.send_signal(signal.SIGINT)  # mpiexec passes it on to every rank
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                raise RunError("interrupted: every rank was stopped and no result workbook was written", 130) from None
+        if code != 0 or not report.exists():
+            raise RunError(f"progressive hedging failed: {ph_failure((Path(work) / 'stderr.txt').read_text(errors='replace'), code)}."
+                           " No result workbook was written.")
+        click.echo(report.read_text().rstrip("\n"))
+    return target
+
+
+def find_mpiexec() -> str:
+    """mpiexec beside this Python (the mpich wheel installs it there), else on PATH."""
+    import shutil
+    import sys
+
+    found = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+    if not found:
+        raise RunError("--engine ph needs MPI: pip install 'minplan[mpi]' (mpi-sppy, mpi4py and the mpich wheel)")
+    return found
+
+
+PH_OPTIONS = {"mip_rel_gap": "--mip-rel-gap", "time_limit_s": "--time-limit", "threads": "--threads",
+              "random_seed": "--seed", "ph_iterations": "--iterations"}
+
+
+def ph_option_words(overrides: dict[str, Any]) -> list[str]:
+    """The entry's command-line words for the solver options given."""
+    words = []
+    for key, flag in PH_OPTIONS.items():
+        if overrides.get(key) is not None:
+            words += [flag, str(overrides[key])]
+    return words
+
+
+def ph_failure(stderr: str, code: int) -> str:
+    """One line saying why the MPI job ended: the error a rank raised, else how a rank ended, else the exit status."""
+    import re
+
+    errors = re.findall(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception|Interrupt))(?::\s*(.*))?$", stderr, flags=re.MULTILINE)
+    if errors:
+        name, text = errors[-1]
+        return f"a rank stopped with {name}" + (f": {text.strip()}" if text.strip() else "")
+    said = re.findall(r"^error: (.*)$", stderr, flags=re.MULTILINE)
+    if said:
+        return said[-1].strip()
+    killed = re.search(r"KILLED BY SIGNAL: (\d+)", stderr)
+    if killed:
+        return f"a rank was killed by signal {killed.group(1)}"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return f"mpiexec ended with status {code}" + (f" ({lines[-1].strip()})" if lines else "")
+
+
+def run_ph_ranks(case_path: Path, out: Path, force: bool, overrides: dict[str, Any], report: Path | None = None,
+                 command: str | None = None) -> Path | None:
+    """What every MPI rank of the PH entry does: load the case, run PH together; rank 0 recomputes the plan in the
+    extensive form, writes the result workbook and prints (or writes to `report`) the summary."""
+    from model.case.load import load_case
+    from model.solve.ph import plan_solution, run_ph
+    from model.solve.solver import solver_options
+
+    run = RunInfo(overrides=dict(overrides))
+    if command:
+        run.command = command
+    t0 = time.perf_counter()
+    case = load_case(case_path)
+    read_s = time.perf_counter() - t0
+    opts = solver_options(case, overrides)
+    t0 = time.perf_counter()
+    result = run_ph(case, opts)
+    if result is None:  # not global rank 0
+        return
+    progress = Progress()
+    progress(f"PH: {result['iterations']} iterations on {result['ranks']} rank(s), bounds "
+             f"{_num(result['lower'])} .. {_num(result['upper'])} USD m")
+    target = check_output(out, case.files, force=force)
+    solution = plan_solution(case, result, opts, progress, {"read_s": read_s, "ph_s": time.perf_counter() - t0})
+    if not solution.has_plan:
+        raise RunError(no_plan_message(solution, overrides))
+    written, text = _write_solution(case, solution, target, force, run, overrides, progress)
+    if report is not None:
+        report.write_text(text + "\n")
+    else:
+        click.echo(text)
     return written
 
 
@@ -148,6 +288,7 @@ def summary_text(name: str, solution: Solution, total_s: float, write_s: float |
         ("expected shortfall", _num(k.get("expected_shortfall_t"), "t", 1)),
         ("projects funded", f"{funded}{of}" if funded is not None else "n/a"),
         ("gap", f"{gap:.2%}" if isinstance(gap, (int, float)) else "n/a"),
+        *([("engine", engine_words(solution.engine))] if solution.engine.get("name") == "PH" else []),
         *([("EVPI / VSS", f"{_num(k.get('evpi_musd'))} / {_num(k.get('vss_musd'), 'USD m')}")]
           if "evpi_musd" in k or "vss_musd" in k else []),
         ("time", f"{total_s:.1f} s" + (f" ({parts})" if parts else "")),
@@ -158,7 +299,17 @@ def summary_text(name: str, solution: Solution, total_s: float, write_s: float |
         shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
         lines.append(f"NOT PROVEN OPTIMAL: the time limit stopped the solver; the best plan may cost up to {shown} less "
                      "than this one. Allow more time with --time-limit to close the gap.")
+    if solution.status == STOPPED_AT_GAP:
+        shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
+        lines.append(f"NOT PROVEN OPTIMAL: progressive hedging stopped with this plan; the best plan may cost up to {shown} "
+                     "less. Allow more with --iterations or --time-limit, or solve with --engine ef.")
     return "\n".join(lines + unmet_demand_text(solution))
+
+
+def engine_words(engine: dict[str, Any]) -> str:
+    """How progressive hedging ran, in one line."""
+    return (f"PH on {engine['ranks']} rank(s), {engine['iterations']} iterations, bounds {_num(engine.get('lower_musd'))}"
+            f" .. {_num(engine.get('upper_musd'), 'USD m')}")
 
 
 def unmet_demand_text(solution: Solution) -> list[str]:

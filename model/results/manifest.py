@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from model import __version__
 from model.run import RunInfo
-from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution, unmet_demand
+from model.solution import OPTIMAL, STOPPED_AT_GAP, TIME_LIMIT_FEASIBLE, Solution, unmet_demand
 
 if TYPE_CHECKING:
     from model.case.load import Case
@@ -68,7 +68,23 @@ def _optimality(solution: Solution) -> str:
     if solution.status == TIME_LIMIT_FEASIBLE:
         shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "unknown"
         return f"NO: the time limit stopped the solver; the best plan may cost up to {shown} less than this one"
+    if solution.status == STOPPED_AT_GAP:
+        shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
+        return f"NO: progressive hedging stopped with this plan; the best plan may cost up to {shown} less"
     return "no plan"
+
+
+def engine_rows(solution: Solution) -> list[tuple]:
+    """Which engine solved the case and, under progressive hedging, its ranks, iterations and bounds."""
+    e = solution.engine
+    if e.get("name") != "PH":
+        return [("outcome", "engine", "extensive form (HiGHS)", "")]
+    return [("outcome", "engine", "PH (progressive hedging, mpi-sppy)", ""),
+            ("outcome", "ranks", e.get("ranks"), ""),
+            ("outcome", "PH iterations", e.get("iterations"), ""),
+            ("outcome", "PH lower bound", e.get("lower_musd"), "USD m"),
+            ("outcome", "PH upper bound", e.get("upper_musd"), "USD m"),
+            ("outcome", "PH gap", e.get("gap"), "fraction")]
 
 
 def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[str], build_s: float
@@ -85,6 +101,7 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
         ("outcome", "objective", solution.objective, "USD m"),
         ("outcome", "best bound", solution.bound, "USD m"),
         ("outcome", "relative gap", solution.gap, "fraction"),
+        *engine_rows(solution),
     ]
     if solution.message:
         rows.append(("outcome", "solver message", solution.message, ""))
