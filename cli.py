@@ -83,6 +83,7 @@ def new(path: Path, force: bool) -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
 @click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), help="Solver threads.")
 @click.option("--seed", type=click.IntRange(min=0), help="Solver random seed.")
+@click.option("--no-kpis", is_flag=True, help="Skip the EVPI, VSS and value-of-adapting solves.")
 @click.option("--engine", type=click.Choice(["ef", "ph"]), default="ef", show_default=True,
               help="ef: the extensive form in one HiGHS solve; ph: progressive hedging with mpi-sppy over MPI ranks.")
 @click.option("--ranks", type=int, default=3, show_default=True,
@@ -90,12 +91,12 @@ def new(path: Path, force: bool) -> None:
 @click.option("--iterations", type=click.IntRange(min=1), help="Most PH iterations for --engine ph (default 100).")
 @planner_errors
 def solve(case: Path | None, out: Path | None, force: bool, mip_rel_gap: float | None, time_limit: float | None,
-          threads: int | None, seed: int | None, engine: str, ranks: int, iterations: int | None) -> None:
+          threads: int | None, seed: int | None, no_kpis: bool, engine: str, ranks: int, iterations: int | None) -> None:
     """Solve CASE (default cases/base.xlsx, here or shipped) and write the result workbook; exit 1 if there is no plan."""
     from model.commands import run_solve
 
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "threads": threads, "random_seed": seed,
-             "ph_iterations": iterations}
+             "ph_iterations": iterations, "evpi_vss": False if no_kpis else None}
     run_solve(case, out, force, {k: v for k, v in given.items() if v is not None}, engine, ranks)
 
 

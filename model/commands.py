@@ -158,23 +158,64 @@ def run_solve_ph(case_path: Path, case, target: Path, force: bool, overrides: di
                *ph_option_words(overrides)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
         progress(f"progressive hedging on {ranks} rank(s), {n_scenarios} scenarios")
-        with open(Path(work) / "stdout.txt", "w") as out, open(Path(work) / "stderr.txt", "w") as err:
-            proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                errors="replace")
+        said: list[str] = []
+        readers = [_forward(proc.stdout, _hub_row, progress, []), _forward(proc.stderr, _progress_row, progress, said)]
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)  # mpiexec passes it on to every rank
             try:
-                code = proc.wait()
-            except KeyboardInterrupt:
-                proc.send_signal(signal.SIGINT)  # mpiexec passes it on to every rank
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                raise RunError("interrupted: every rank was stopped and no result workbook was written", 130) from None
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise RunError("interrupted: every rank was stopped and no result workbook was written", 130) from None
+        for reader in readers:
+            reader.join()
         if code != 0 or not report.exists():
-            raise RunError(f"progressive hedging failed: {ph_failure((Path(work) / 'stderr.txt').read_text(errors='replace'), code)}."
+            raise RunError(f"progressive hedging failed: {ph_failure(''.join(said), code)}."
                            " No result workbook was written.")
         click.echo(report.read_text().rstrip("\n"))
     return target
+
+
+def _forward(stream, pick, progress: Progress, keep: list[str]):
+    """Read a rank stream in the background: keep every line, show the ones `pick` words as progress."""
+    import threading
+
+    def run():
+        last = None
+        for line in stream:
+            keep.append(line)
+            shown = pick(line)
+            if shown and shown != last:  # the hub repeats its last row at termination
+                progress(shown)
+            last = shown or last
+
+    reader = threading.Thread(target=run, daemon=True)
+    reader.start()
+    return reader
+
+
+def _progress_row(line: str) -> str | None:
+    """Rank 0's own progress lines ("[   1.2 s] message"), without their clock."""
+    import re
+
+    found = re.match(r"^\[\s*[\d.]+ s\] (.*)$", line.rstrip())
+    return found.group(1) if found else None
+
+
+def _hub_row(line: str) -> str | None:
+    """mpi-sppy's hub table row ("[ 5.2]   2  L X   0.3265   0.3290   0.76%   0.0025") as a progress line."""
+    import re
+
+    found = re.match(r"^\[\s*[\d.]+\]\s+(\d+)\s+[A-Za-z ]*?\s+(\S+)\s+(\S+)\s+(\S+%)", line.rstrip())
+    if not found:
+        return None
+    it, bound, best, gap = found.groups()
+    return f"PH iteration {it}: lower bound {bound}, best plan {best}, gap {gap}"
 
 
 def find_mpiexec() -> str:
