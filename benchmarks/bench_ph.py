@@ -6,7 +6,7 @@ Each size is a seeded sample of distinct combinations of independent events
 (export bans by China on rare earths, gallium and germanium, graphite,
 antimony and tungsten, lithium; their start year, length and depth; a magnet
 price shock), written as a variant of cases/base.xlsx (Settings base_case)
-with decisions = now. Every run is a fresh `minplan solve` process with a
+with decisions = adaptive. Every run is a fresh `minplan solve` process with a
 wall-time limit; it prints wall time, the peak resident memory of the
 largest process (for PH: the largest rank, which is rank 0 as it recomputes
 the plan in the extensive form), iterations, the objective and the gap the
@@ -75,7 +75,7 @@ def write_family(path: Path, n: int, seed: int = 0) -> Path:
     """The family as a variant of the base case: its Settings, Scenarios and Disruptions sheets only."""
     scen = family(n, seed)
     settings = {"case_name": f"base_family_{n}", "base_case": str(ROOT / "cases" / "base.xlsx"), "start_year": 2026,
-                "end_year": 2040, "decisions": "now", "max_nodes": 1_000_000}
+                "end_year": 2040, "max_nodes": 1_000_000}
     sheets = {"Scenarios": [{"scenario": s, "probability": p} for s, p, _ in scen],
               "Disruptions": [{"scenario": s, **r} for s, _, rows in scen for r in rows]}
     return write_case(path, settings, sheets)
