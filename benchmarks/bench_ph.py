@@ -102,7 +102,7 @@ def run(case: Path, out: Path, limit: float, ranks: int | None) -> dict:
         return {"wall": time.perf_counter() - t0, "note": f"did not finish within {limit:.0f} s"}
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        return {"wall": wall, "note": (stderr.strip().splitlines() or ["failed"])[-1][:100]}
+        return {"wall": wall, "note": (stderr.strip().splitlines() or ["failed"])[-1].removeprefix("error: ")[-150:]}
     wb = openpyxl.load_workbook(out, read_only=True)
     summary = {(r[0], r[1]): r[2] for r in wb["Summary"].iter_rows(values_only=True)}
     wb.close()
