@@ -160,5 +160,26 @@ def coalition(case: Path, jobs: int | None, out: Path | None, force: bool, sampl
     run_coalition(case, out, jobs, force, sample, seed, {k: v for k, v in given.items() if v is not None})
 
 
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("--slack", type=click.FloatRange(min=0), default=0.05, show_default=True,
+              help="How much dearer than the optimum a plan may be, as a share of the optimum's magnitude.")
+@click.option("-n", "--count", type=click.IntRange(min=1), default=5, show_default=True, help="Plans to find.")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="Alternatives workbook (default: outputs/<case name>_alternatives.xlsx).")
+@click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
+@click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap of every solve (overrides Settings).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Time limit of each solve, in seconds.")
+@planner_errors
+def alternatives(case: Path, slack: float, count: int, out: Path | None, force: bool, mip_rel_gap: float | None,
+                 time_limit: float | None) -> None:
+    """Plans nearly as cheap as the optimum that differ most from it and from each other: which projects every
+    plan needs, and which are interchangeable."""
+    from model.commands import run_alternatives
+
+    given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit}
+    run_alternatives(case, slack, count, out, force, {k: v for k, v in given.items() if v is not None})
+
+
 if __name__ == "__main__":
     main()

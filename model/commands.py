@@ -1,4 +1,5 @@
-"""The commands: what `minplan validate`, `solve`, `sweep`, `compare` and `coalition` do, and everything they print.
+"""The commands: what `minplan validate`, `solve`, `sweep`, `compare`, `coalition` and `alternatives` do, and
+everything they print.
 
 Progress goes to stderr as timed steps; the short summary table and the
 path of the result go to stdout. A solve without a plan writes nothing and
@@ -23,6 +24,7 @@ from model.workbook.outfile import check_output, file_name
 
 if TYPE_CHECKING:
     from model.results.compare import Comparison
+    from model.solve.alternatives import Alternatives
     from model.studies.coalition import CoalitionOutcome
     from model.sweep.engine import SweepOutcome
 
@@ -452,6 +454,60 @@ def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
     return "\n".join(text)
 
 
+def run_alternatives(case_path: Path, slack: float, count: int, out: Path | None, force: bool,
+                     overrides: dict[str, Any]) -> Alternatives:
+    """What `minplan alternatives` does: solve, find the plans with progress on stderr, write the alternatives
+    workbook, print the plans and the project classification. Raises RunError when the case itself has no plan
+    (nothing is written then); a plan that cannot be found is reported, and what was found is written."""
+    from model.case.load import load_case
+    from model.studies.alternatives_book import write_alternatives_book
+
+    run = RunInfo(overrides=dict(overrides))
+    progress = Progress()
+    progress(f"reading {case_path}")
+    case = load_case(case_path)
+    for warning in case.warnings:
+        click.echo(str(warning), err=True)
+    target = check_output(out or default_outputs() / f"{file_name(case.name, 'case')}_alternatives.xlsx", case.files,
+                          force=force)
+    from model.solve.alternatives import find_alternatives  # imports Pyomo: only once the output is known to be writable
+
+    result = find_alternatives(case, slack, count, overrides, progress)
+    if result.optimum is None or not result.optimum.has_plan:
+        raise RunError(f"no plan: {no_plan_reason(result.optimum, overrides)}. No alternatives workbook was written.")
+    progress("writing the alternatives workbook")
+    written = write_alternatives_book(target, case, result, run, force=force)
+    click.echo(alternatives_text(case.name, result))
+    click.echo(f"alternatives workbook: {written}")
+    return result
+
+
+def alternatives_text(name: str, result: Alternatives) -> str:
+    """The plans, one line each, then the candidates in every plan, in some and in none."""
+    from model.studies.alternatives_book import EVERY, NONE, SOME, classification, plans_table, slack_words
+
+    table = plans_table(result)
+    title = (f"{name}: {result.found} of {result.requested} alternatives within {slack_words(result.slack)} of the "
+             f"optimum ({_num(result.z, 'USD m')}; at most {_num(result.limit, 'USD m')})")
+    lines = [title]
+    head = ("plan", "objective USD m", "above optimum", "from optimum", "from nearest", "status")
+    rows = [head] + [(str(r.plan), _num(r.objective_musd), f"{r.excess_share:+.2%}", f"{r.distance_to_optimum:.3g}",
+                      "-" if r.plan == 0 else f"{r.distance_to_nearest:.3g}", r.status)
+                     for r in table.itertuples() if r.status != "not found"]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines += ["  " + "  ".join(c.rjust(w) if 0 < i < 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+              for row in rows]
+    classes = classification(result)
+    words = {EVERY: "funded in every plan (the robust core)", SOME: "funded in some plans (interchangeable)",
+             NONE: "funded in no plan"}
+    for cls in (EVERY, SOME, NONE):
+        items = classes[cls]
+        shown = ", ".join(p if cls != SOME else f"{p} (plans {which})" for p, which in items)
+        lines.append(f"{words[cls]}: {shown or 'none'}")
+    lines.append("distances are the expected number of candidate projects funded in one plan and not the other")
+    if result.missing:
+        lines.append(f"plan {len(result.plans)} not found: {result.missing}")
+    return "\n".join(lines)
 def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bool, sample: int | None, seed: int | None,
                   options: dict[str, Any]) -> CoalitionOutcome:
     """What `minplan coalition` does: solve the coalitions with progress on stderr, write the coalition workbook,
