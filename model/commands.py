@@ -495,8 +495,8 @@ def alternatives_text(name: str, result: Alternatives) -> str:
                       "-" if r.plan == 0 else f"{r.distance_to_nearest:.3g}", r.status)
                      for r in table.itertuples() if r.status != "not found"]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines += ["  " + "  ".join(c.rjust(w) if 0 < i < 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
-              for row in rows]
+    lines += [("  " + "  ".join(c.rjust(w) if 0 < i < 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+              .rstrip() for row in rows]
     classes = classification(result)
     words = {EVERY: "funded in every plan (the robust core)", SOME: "funded in some plans (interchangeable)",
              NONE: "funded in no plan"}

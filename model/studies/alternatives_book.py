@@ -187,7 +187,7 @@ def _chart(ws, plans: pd.DataFrame, n_plans: int) -> None:
         return
     cols = list(plans.columns)
     x_col, y_col = cols.index("distance_to_optimum") + 1, cols.index("objective_musd") + 1
-    chart = ScatterChart()
+    chart = ScatterChart(scatterStyle="marker")
     chart.title = "Cost of each plan against its distance from the optimum"
     chart.x_axis.title = f"distance from the optimum ({DISTANCE_UNIT})"
     chart.y_axis.title = "objective, USD m"
@@ -207,6 +207,7 @@ def _chart(ws, plans: pd.DataFrame, n_plans: int) -> None:
         series.graphicalProperties.line.noFill = True  # markers only: the plans are not a sequence
         series.smooth = False
         chart.series.append(series)
+    chart.x_axis.axPos = "b"
     chart.x_axis.delete = False  # openpyxl hides axes unless told otherwise
     chart.y_axis.delete = False
     chart.x_axis.scaling.min = 0
