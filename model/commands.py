@@ -507,6 +507,11 @@ def alternatives_text(name: str, result: Alternatives) -> str:
     lines.append("distances are the expected number of candidate projects funded in one plan and not the other")
     if result.missing:
         lines.append(f"plan {len(result.plans)} not found: {result.missing}")
+    if result.optimum.status == TIME_LIMIT_FEASIBLE:
+        gap = result.optimum.gap
+        shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
+        lines.append(f"NOT PROVEN OPTIMAL: the time limit stopped the first solve; the best plan may cost up to {shown} "
+                     "less than plan 0, from which the slack is measured. Allow more time with --time-limit.")
     return "\n".join(lines)
 def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bool, sample: int | None, seed: int | None,
                   options: dict[str, Any]) -> CoalitionOutcome:
