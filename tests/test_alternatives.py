@@ -298,3 +298,41 @@ def test_cli_writes_the_alternatives_workbook_and_prints_the_classification(make
     assert chart.count('<a:ln><a:noFill /></a:ln>') + chart.count("<a:ln><a:noFill /><a:prstDash") == 3  # no lines
     assert chart.count('<smooth val="0" />') == 3
     assert "distance from the optimum (expected number of candidate projects" in chart and "objective, USD m" in chart
+
+
+def test_a_case_without_a_plan_exits_1_and_writes_nothing(make_case, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import cli
+
+    monkeypatch.setattr(alt, "find_alternatives", lambda case, slack, count, options=None, progress=None: alt.Alternatives(
+        slack, count, [], {}, optimum=sol.Solution(sol.INFEASIBLE, "budgets cannot cover the committed projects")))
+    out = tmp_path / "out" / "alt.xlsx"
+    done = CliRunner().invoke(cli.main, ["alternatives", str(core_case(make_case)), "-o", str(out)])
+    assert done.exit_code == 1
+    assert "no plan: the case is infeasible" in done.stderr and "No alternatives workbook was written" in done.stderr
+    assert not out.exists()
+
+
+def test_an_optimum_stopped_by_the_time_limit_is_marked_not_proven(make_case, tmp_path, monkeypatch):
+    """The first solve is reported as stopped at 1% gap: the slack is measured from that plan, and the console says so."""
+    from click.testing import CliRunner
+
+    import cli
+
+    real = HighsRun.run
+    calls = []
+
+    def run(self):
+        out = real(self)
+        calls.append(1)
+        if len(calls) == 1:
+            out.status, out.gap = sol.TIME_LIMIT_FEASIBLE, 0.01
+        return out
+
+    monkeypatch.setattr(HighsRun, "run", run)
+    done = CliRunner().invoke(cli.main, ["alternatives", str(core_case(make_case)), "--slack", "0.4", "-n", "1",
+                                         "-o", str(tmp_path / "alt.xlsx")])
+    assert done.exit_code == 0, done.output
+    assert "NOT PROVEN OPTIMAL: the time limit stopped the first solve; the best plan may cost up to 1.00% less" in done.stdout
+    assert "1 of 1 alternatives within 40% of the optimum" in done.stdout
