@@ -144,7 +144,9 @@ SCENARIOS = Table(
     (SCENARIO,),
     (Col("probability", SHARE), Col("cost_musd", MUSD, "Present value of this scenario's cost Z_s."),
      Col("shortfall_t", T, "Demand not met."), Col("shortfall_cost_musd", MUSD),
-     Col("path", doc="The nodes of the scenario tree it passes through, with their years.")))
+     Col("path", doc="The nodes of the scenario tree it passes through, with their years."),
+     Col("options", doc="The event=option pairs that happen in it, for scenarios generated from the Events sheet"
+         " (blank for listed scenarios and for calm).")))
 
 DECISIONS = Table(
     "decisions", "Decisions", "node of the scenario tree",

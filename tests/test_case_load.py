@@ -23,7 +23,10 @@ def test_every_sheet_has_every_schema_column_plus_provenance(good):
     for sheet in S.SHEETS:
         if sheet.name == "Settings":
             continue
-        assert list(good.tables[sheet.name].columns) == [c.name for c in sheet.columns] + ["source", "note", "_file", "_row"]
+        computed = ["options"] if sheet.name == "Scenarios" else []  # each scenario's event=option labels
+        assert list(good.tables[sheet.name].columns) == ([c.name for c in sheet.columns] + ["source", "note", "_file", "_row"]
+                                                         + computed)
+    assert list(good.scenarios.options) == [(), ()]  # listed scenarios happen by name, not by event
 
 
 def test_settings_have_their_defaults(good):

@@ -47,7 +47,7 @@ ERRORS = {
                           "a year typed as a whole number, such as 2030)",
     "unknown_setting": "Settings!A6: unknown setting; did you mean 'discount_rate'? (found 'discount_rat'; expected one of "
                        "case_name, description, start_year, end_year, discount_rate, base_case, mcpf, risk_weight, cvar_alpha, "
-                       "mip_rel_gap, time_limit_s, threads, random_seed, decisions, max_nodes, fid_step_yr)",
+                       "mip_rel_gap, time_limit_s, threads, random_seed, decisions, max_scenarios, max_nodes, fid_step_yr)",
     "blank_required_cell": "Demand!D2: demand_t is blank, and this column is required (expected a number of 0 or more, in t)",
     "duplicate_project": "Projects!A6: duplicate project: also at Projects!A2 (found 'us_mine'; expected each project once: "
                          "delete or merge one of the rows)",
@@ -91,6 +91,16 @@ ERRORS = {
                                "(found 'us_grant'; expected a fund with instrument = stockpile, or blank)",
     "loan_without_cost": "Funds!D3: budget_cost_per_musd is blank, and a loan fund needs it (expected the credit subsidy rate, "
                          "a fraction such as 0.1)",
+    "event_options_above_one": "Events!C2:C3: the options of event cn have probabilities summing to 1.2, above 1 (found "
+                               "'1.2'; expected probabilities that add up to at most 1; the rest is 'the event does not "
+                               "happen')",
+    "disruption_unknown_event": "Disruptions!A2: unknown event 'cnn'; did you mean 'cn'? (found 'cnn=ban'; expected "
+                                "event=option with an event and option listed on the Events sheet, or * for every scenario)",
+    "disruption_unknown_option": "Disruptions!A3: event cn has no option 'bann'; did you mean 'cn=ban'? (found 'cn=bann'; "
+                                 "expected one of cn=ban)",
+    "scenarios_and_events": "Events!A2: this case lists scenarios on the Scenarios sheet and declares events on the Events "
+                            "sheet (found 'cn'; expected either listed scenarios (Scenarios sheet) or events (Events sheet): "
+                            "delete the rows of one)",
     "requires_chain_too_long": "Dependencies!C2: the requires-chain cannot fit the horizon: us_mine takes its FID in 2031 at the "
                                "earliest, plus lag_yr 3, puts us_ref's FID in 2034, after us_ref's last possible FID year 2033 "
                                "(found 'us_mine'; expected shorter lags or lead times, earlier FID windows, or a later end_year)",

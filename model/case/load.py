@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from model.case import schema as S
+from model.case.families import generate
 from model.case.reader import MergedCase, read_case
 from model.case.validate import validate
 from model.problems import ERROR, CaseError, Problem, Problems
@@ -32,6 +33,7 @@ class Case:
     tables: dict[str, pd.DataFrame]
     files: tuple[Path, ...]
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    sampled: bool = False  # the Scenarios table is a seeded sample of the Events family, not every combination
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         # case.projects, case.demand, ... : the sheet's table
@@ -122,7 +124,8 @@ def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (
         # object columns keep whole numbers as Python ints and blanks as None (never NaN, which is truthy)
         tables[sheet.name] = pd.DataFrame({k: _objects(v) for k, v in data.items()}, dtype=object)
     _computed_defaults(tables, start, end)
-    return Case(path.resolve(), settings, tables, tuple(merged.files), warnings)
+    sampled = _scenario_family(tables, int(settings["max_scenarios"]), int(settings["random_seed"] or 0))
+    return Case(path.resolve(), settings, tables, tuple(merged.files), warnings, sampled)
 
 
 def _computed_defaults(t: dict[str, pd.DataFrame], start: int, end: int) -> None:
@@ -157,6 +160,25 @@ def _computed_defaults(t: dict[str, pd.DataFrame], start: int, end: int) -> None
             [{"scenario": "base", "probability": 1.0, "description": "the only scenario", "source": None, "note": None,
               "_file": None, "_row": None}], dtype=object,
         )
+
+
+def _scenario_family(t: dict[str, pd.DataFrame], max_scenarios: int, seed: int) -> bool:
+    """Scenarios generated from the Events sheet (DESIGN "Scenario families"); True when they are a sample.
+
+    Every Scenarios table carries `options`, the scenario's event=option labels: () for listed scenarios.
+    """
+    import pandas as pd
+
+    if not len(t["Events"]):
+        _put(t["Scenarios"], "options", [() for _ in range(len(t["Scenarios"]))])
+        return False
+    rows, sampled = generate(t["Events"].to_dict("records"), max_scenarios, seed)
+    cols = {"scenario": [r["scenario"] for r in rows], "probability": [r["probability"] for r in rows],
+            "description": [r["description"] for r in rows], "source": [None] * len(rows),
+            "note": ["sampled from the Events sheet" if sampled else "generated from the Events sheet"] * len(rows),
+            "_file": [None] * len(rows), "_row": [None] * len(rows), "options": [r["options"] for r in rows]}
+    t["Scenarios"] = pd.DataFrame({k: _objects(v) for k, v in cols.items()}, dtype=object)
+    return sampled
 
 
 def _objects(values: list):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from model.case.cells import closest
 from model.case.domain import eligible, fid_window
 from model.case.reader import Record
 from model.problems import Problems
@@ -83,6 +84,7 @@ def rules(ctx: Ctx, p: Problems) -> None:
     _stockpiles(ctx, p)
     _scenarios(ctx, p)
     _disruptions(ctx, p)
+    _events(ctx, p)
 
 
 def _regions(ctx: Ctx, p: Problems) -> None:
@@ -292,3 +294,55 @@ def _disruption_values(rec: Record, p: Problems) -> None:
     s0, s1 = v.get("start_year"), v.get("end_year")
     if s0 is not None and s1 is not None and s1 < s0:
         err(p, rec, "end_year", "end_year is before start_year", found=s1, expected=f"a year from {s0} on, or blank")
+
+
+# ---------------------------------------------------------------- scenario families (Events sheet)
+
+
+def _events(ctx: Ctx, p: Problems) -> None:
+    """Events: options of one event sum to at most 1; Disruptions name known event=option pairs; not with Scenarios."""
+    recs = ctx.rows("Events")
+    if not recs:
+        return
+    if ctx.rows("Scenarios"):
+        f, where = recs[0].ref("event")
+        p.error("this case lists scenarios on the Scenarios sheet and declares events on the Events sheet", f, where,
+                found=recs[0].values.get("event"),
+                expected="either listed scenarios (Scenarios sheet) or events (Events sheet): delete the rows of one")
+    by_event: dict[str, list[Record]] = defaultdict(list)
+    for rec in recs:
+        if rec.values.get("event") is not None:
+            by_event[rec.values["event"]].append(rec)
+    for event, rows in by_event.items():
+        probs = [r.values.get("probability") for r in rows]
+        if any(x is None for x in probs):
+            continue
+        total = sum(probs)
+        if total > 1 + PROB_TOL:
+            f, first = rows[0].ref("probability")
+            last = rows[-1].ref("probability")[1].split("!", 1)[1]
+            where = first if len(rows) == 1 else f"{first}:{last}"
+            p.error(f"the options of event {event} have probabilities summing to {total:.6g}, above 1", f, where,
+                    found=f"{total:.6g}", expected="probabilities that add up to at most 1; the rest is 'the event "
+                    "does not happen'")
+    options = {e: {r.values.get("option") for r in rows} for e, rows in by_event.items()}
+    _event_labels(ctx, p, options)
+
+
+def _event_labels(ctx: Ctx, p: Problems, options: dict[str, set]) -> None:
+    """Every Disruptions row of a family names `*` or event=option with a declared event and option."""
+    for rec in ctx.rows("Disruptions"):
+        s = rec.values.get("scenario")
+        if s is None or s == "*" or bad(rec, "scenario"):
+            continue
+        event, eq, option = str(s).partition("=")
+        if not eq or event not in options:
+            near = closest(event, options) if options else None
+            hint = f"; did you mean '{near}'?" if near else ""
+            err(p, rec, "scenario", f"unknown event '{event}'{hint}", found=s,
+                expected="event=option with an event and option listed on the Events sheet, or * for every scenario")
+        elif option not in options[event]:
+            near = closest(option, options[event])
+            hint = f"; did you mean '{event}={near}'?" if near else ""
+            err(p, rec, "scenario", f"event {event} has no option '{option}'{hint}", found=s,
+                expected=f"one of {', '.join(f'{event}={o}' for o in sorted(options[event]) if o is not None)}")

@@ -129,6 +129,8 @@ SETTINGS_KEYS: tuple[Column, ...] = (
     C("decisions", ENUM, "adaptive: decisions may differ between branches of the scenario tree (decide now, and what to"
       " do if a ban begins); now: everything is fixed before anything is known.", default="adaptive",
       choices=DECISION_MODES),
+    C("max_scenarios", INTEGER, "Most scenarios an Events sheet may generate; above it a seeded sample of this many"
+      " draws (random_seed) stands for the family.", default=1000, min=1),
     C("max_nodes", INTEGER, "Largest scenario tree (nodes over all years) the case may build.", default=2000, min=1),
     C("fid_step_yr", INTEGER, "FIDs only every this many years from start_year (1 = every year).", default=1, unit="yr",
       min=1),
@@ -322,7 +324,7 @@ SHEETS: tuple[Sheet, ...] = (
         "Disruptions",
         ("scenario", "kind", "target", "material", "start_year"),
         (
-            C("scenario", TEXT, "Scenario in which the row acts; * = every scenario.", required=True, ref="Scenarios",
+            C("scenario", TEXT, "Scenario in which the row acts, or event=option (Events sheet); * = every scenario.", required=True, ref="Scenarios",
               ref_extra=("*",)),
             C("kind", ENUM, "What happens.", required=True, choices=DISRUPTION_KINDS),
             C("target", TEXT, "Origin or member region, project, or 'o>d' for route_block and origin_block; * = any.", required=True),
@@ -332,6 +334,19 @@ SHEETS: tuple[Sheet, ...] = (
             C("magnitude", NUMBER, "Cut fraction, price or demand multiplier, or delay in years (see docs).", min=0),
         ),
         "Disruptions in each scenario: export bans, price shocks, delays, failures, blocked routes.",
+    ),
+    Sheet(
+        "Events",
+        ("event", "option"),
+        (
+            C("event", TEXT, "Independent uncertain event, such as ree_ban.", required=True),
+            C("option", TEXT, "One of the event's mutually exclusive outcomes, such as 2027_3y.", required=True),
+            C("probability", NUMBER, "Probability of this option (an event's options sum to at most 1; the rest is"
+              " 'the event does not happen').", required=True, min=0, max=1),
+            C("description", TEXT, "What happens under this option."),
+        ),
+        "Independent events whose combinations generate the scenarios; Disruptions rows name them as event=option.",
+        row_word="option",
     ),
     Sheet(
         "Policies",

@@ -44,6 +44,12 @@ HOW_TO = (
                     "keeps the base's value. Add a column named 'delete' and put Y in it to remove a base row. "
                     "A variant needs only its Settings sheet; keep only the settings it changes, since every value "
                     "typed there replaces the base's.")),
+    ("Events", ("List scenarios one by one on the Scenarios sheet, or declare independent events on the Events "
+               "sheet (not both): each event has mutually exclusive options whose probabilities sum to at most 1, "
+               "the rest being 'the event does not happen'. A Disruptions row whose scenario is event=option acts "
+               "whenever that option happens. minplan generates every combination of one option (or none) per "
+               "event, with probability the product, named by its event=option pairs joined by + ('calm' when "
+               "nothing happens); above Settings max_scenarios it draws a seeded sample instead.")),
     ("Examples", "The rows below each header are a small example that validates clean. Replace them with your own."),
     ("Check", "Run 'minplan validate FILE' to list every problem at once, each with its sheet and cell."),
 )
@@ -137,13 +143,12 @@ EXAMPLE_ROWS: dict[str, list[dict[str, Any]]] = {
         {"stockpile": "us_ndpr", "owner": "US", "location": "US", "material": "ndpr_oxide", "initial_t": 0,
          "capacity_t": 1000, "purchase_premium_pct": 5, "fund": "us_stock", "release_only_in_disruption": "Y"},
     ],
-    "Scenarios": [
-        {"scenario": "base", "probability": 0.8, "description": "No disruption."},
-        {"scenario": "cn_ban", "probability": 0.2, "description": "China stops exporting from 2029."},
-    ],
     "Disruptions": [
-        {"scenario": "cn_ban", "kind": "supply_cut", "target": "CN", "start_year": 2029, "magnitude": 1},
-        {"scenario": "cn_ban", "kind": "route_block", "target": "CN>*", "start_year": 2029},
+        {"scenario": "cn_ban=from_2029", "kind": "supply_cut", "target": "CN", "start_year": 2029, "magnitude": 1},
+        {"scenario": "cn_ban=from_2029", "kind": "route_block", "target": "CN>*", "start_year": 2029},
+    ],
+    "Events": [
+        {"event": "cn_ban", "option": "from_2029", "probability": 0.2, "description": "China stops exporting from 2029."},
     ],
     "Policies": [
         {"region": "US", "material": "magnet", "year_from": 2030, "max_single_origin_share": 0.65},

@@ -32,6 +32,8 @@ def validate(case: MergedCase, problems: Problems) -> None:
     keys = {name: {r.values.get(S.SHEET[name].key[0]) for r in t.get(name, [])} - {None} for name in KEYED}
     if not t.get("Scenarios"):
         keys["Scenarios"] = {"base"}
+    if t.get("Events"):
+        del keys["Scenarios"]  # Disruptions name event=option labels then: checked by the Events rules
     ctx = Ctx(t, keys, start, end, case.present)
     _references(case, problems, ctx)
     _lookalikes(case, problems)

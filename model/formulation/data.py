@@ -88,6 +88,7 @@ class ModelData:
     steps: dict[tuple[str, str], list[tuple[float, float]]]  # (n, m) -> [(a_j − a_{j−1}, pen_j USD/t)]
     scale: dict[str, float]  # σ_m: tonnes per model unit
     demand: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # s -> its event=option labels, sheet order
 
     def sunk(self, p: str) -> bool:
         return p not in self.window
@@ -175,6 +176,7 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
         tree=tree, origins=origins, reach=reach,
         steps=_steps(_records(case, "ShortfallCosts"), materials, members),
         scale=_scales(materials, projects, byproducts, demand, supply, stockpiles), demand=demand,
+        options={r["scenario"]: tuple(r.get("options") or ()) for r in _records(case, "Scenarios")},
     )
 
 

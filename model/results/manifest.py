@@ -96,6 +96,7 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
         ("case", "file", str(case.path), ""),
         ("case", "years", f"{case.settings['start_year']}-{case.settings['end_year']}", ""),
         ("case", "scenarios", len(solution.scenarios) if len(solution.scenarios) else len(case.tables["Scenarios"]), ""),
+        *_family_rows(case),
         ("outcome", "status", solution.status, ""),
         ("outcome", "proven optimal", _optimality(solution), ""),
         ("outcome", "objective", solution.objective, "USD m"),
@@ -122,6 +123,19 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
              ("note", "write_s", "time to build the workbook; saving it follows", "")]
     rows += [("chart", "chart", title, "") for title in drawn]
     return rows, [UNIT_FORMATS.get(r[3]) for r in rows]
+
+
+def _family_rows(case: Case) -> list[tuple]:
+    """How the scenarios were made, when an Events sheet generated them."""
+    if not len(case.tables.get("Events", ())):
+        return []
+    events = case.tables["Events"]["event"].nunique()
+    if case.sampled:
+        text = (f"sampled: {case.settings['max_scenarios']} seeded draws (random_seed {case.settings['random_seed']}) "
+                f"from the {events} events of the Events sheet, identical draws merged")
+    else:
+        text = f"every combination of the {events} events of the Events sheet"
+    return [("case", "scenario family", text, "")]
 
 
 def _unmet_rows(solution: Solution) -> list[tuple]:

@@ -302,7 +302,8 @@ def _scenarios(m, d: ModelData, costs: dict, shortfall: pd.DataFrame) -> pd.Data
     for r in shortfall.itertuples():
         short_cost[r.scenario] += d.delta[r.year] * r.shortfall_t * r.penalty_usd_per_t / USD_PER_MUSD
     rows = [{"scenario": s, "probability": d.weight[s], "cost_musd": sum(costs["scenario"][s].values()),
-             "shortfall_t": short.get(s, 0.0), "shortfall_cost_musd": short_cost[s], "path": _path_text(d, s)}
+             "shortfall_t": short.get(s, 0.0), "shortfall_cost_musd": short_cost[s], "path": _path_text(d, s),
+             "options": " + ".join(d.options.get(s, ())) or None}
             for s in d.scenarios]
     return pd.DataFrame(rows, columns=R.SCENARIOS.columns)
 
