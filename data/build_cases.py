@@ -10,9 +10,10 @@ sheet. The build is deterministic: the same CSVs give the same cell values.
 
 Compact tables are expanded here: demand.csv gives a 2026 level and growth
 rates, budgets.csv and supply.csv give year ranges. The variant tables
-(scenarios, disruptions, policies, budget_changes) carry a `case` column that
-names the variant each row belongs to; variants.csv names each variant's base
-and description.
+(scenarios, events, disruptions, policies, budget_changes, stockpile_changes,
+variant_settings) carry a `case` column that names the variant each row
+belongs to; variants.csv names each variant's base and description, bases
+before the variants that inherit from them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,18 @@ BASE_TABLES = {
     "funds": "Funds",
     "routes": "Routes",
     "stockpiles": "Stockpiles",
+    "shortfall_costs": "ShortfallCosts",
+}
+
+
+# data/<file>.csv -> sheet of the variant its `case` column names; stockpile_changes rows replace base
+# Stockpiles rows cell by cell (only the key and the listed columns are written)
+VARIANT_TABLES = {
+    "scenarios": "Scenarios",
+    "events": "Events",
+    "disruptions": "Disruptions",
+    "policies": "Policies",
+    "stockpile_changes": "Stockpiles",
 }
 
 
@@ -150,7 +163,7 @@ def base_case(data: Path = DATA) -> tuple[list[dict[str, Any]], dict[str, list[d
     start, end = int(values["start_year"]), int(values["end_year"])
     sheets: dict[str, list[dict[str, Any]]] = {}
     for name in ("regions", "materials", "demand", "projects", "recipes", "dependencies", "funds", "budgets",
-                 "supply", "routes", "stockpiles"):
+                 "supply", "routes", "stockpiles", "shortfall_costs"):
         if name == "demand":
             sheets["Demand"] = demand_rows(data, start, end)
         elif name == "budgets":
@@ -189,25 +202,36 @@ def budget_changes(case: str, data: Path, base_budgets: list[dict[str, Any]]) ->
 def variant_cases(data: Path = DATA) -> dict[str, tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]]:
     """case name -> (Settings rows, sheets) for every variant in variants.csv, in file order."""
     _, base_sheets = base_case(data)
-    tables = {n: read_table(n, data) for n in ("scenarios", "disruptions", "policies")}
-    out = {}
+    tables = {n: read_table(n, data) for n in (*VARIANT_TABLES, "variant_settings")}
+    out: dict[str, tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]] = {}
     for v in read_table("variants", data):
         case = v["case"]
+        _check_base_first(case, v["base_case"], out)
         settings = [
             {"key": "case_name", "value": case, "source": "assumption: a label naming the case (not a figure)"},
             {"key": "description", "value": v["description"], "source": v["source"]},
             {"key": "base_case", "value": v["base_case"], "source": "assumption: the case this variant changes"},
         ]
+        settings += [_setting_row(r["key"], r["value"], r["source"]) for r in _for_case(tables["variant_settings"], case)]
         sheets: dict[str, list[dict[str, Any]]] = {}
-        for name, sheet in (("scenarios", "Scenarios"), ("disruptions", "Disruptions"), ("policies", "Policies")):
+        for name, sheet in VARIANT_TABLES.items():
             rows = [typed(sheet, r) for r in _for_case(tables[name], case)]
             if rows:
                 sheets[sheet] = rows
+        if "Events" in sheets and "Scenarios" in sheets:
+            raise ValueError(f"{case}: rows in both scenarios.csv and events.csv; a case has one or the other")
         budgets = budget_changes(case, data, base_sheets["Budgets"])
         if budgets:
             sheets["Budgets"] = budgets
         out[case] = (settings, sheets)
     return out
+
+
+def _check_base_first(case: str, base: str, built: Mapping[str, Any]) -> None:
+    """A variant's base is base.xlsx or a variant listed above it in variants.csv (so it is written first)."""
+    stem = Path(base).stem
+    if stem != "base" and stem not in built:
+        raise ValueError(f"variants.csv: {case} inherits {base}, which is not base.xlsx nor a variant listed above it")
 
 
 # ------------------------------------------------------------------ writing
