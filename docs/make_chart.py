@@ -1,7 +1,7 @@
 """Draw the README's chart from a result workbook: a material's supply to the members by source.
 
-    python cli.py solve cases/china_ree_ban.xlsx -o outputs/china_ree_ban.xlsx
-    python docs/make_chart.py outputs/china_ree_ban.xlsx ndfeb_magnet docs/china_ree_ban_magnets.png
+    python cli.py solve cases/china_controls.xlsx -o outputs/china_controls.xlsx
+    python docs/make_chart.py outputs/china_controls.xlsx ndfeb_magnet docs/china_controls_magnets.png
 
 The figures come from the workbook's Supply sheet (expected over scenarios),
 read back through minplan's own result reader. Shipments between members

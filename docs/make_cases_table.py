@@ -1,0 +1,157 @@
+"""The README's table of shipped cases, read from their result workbooks: `python docs/make_cases_table.py`.
+
+    python cli.py solve cases/<case>.xlsx -o outputs/<case>.xlsx   # for every shipped case, first
+    python docs/make_cases_table.py [--results outputs] [--write]
+
+Prints one Markdown row per shipped case: the question it asks, what to decide
+now, what to do if a rare-earth ban begins, the Vault's size and when it buys,
+the traced concern-origin share of the coalition's magnet and gallium use, and
+cost, expected shortfall, EVPI, VSS and the value of adapting. Every answer is
+read from outputs/<case>.xlsx (the Summary, Stockpiles and Dependence
+sheets), so the table cannot drift from what minplan solves. `--write`
+replaces the table between the README's `cases-table` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from model.results.read import ResultBook, read_result
+
+README = ROOT / "README.md"
+BEGIN, END = "<!-- cases-table -->", "<!-- /cases-table -->"
+
+# The question each shipped case asks (data/README.md): the answers come from the result workbooks.
+QUESTIONS = {
+    "base": "With no disruption, what does the coalition buy and fund?",
+    "china_controls": "Under uncertain Chinese controls (rare-earth slowdown or bans from 2027 or 2029, the Dec 2024 "
+                      "Ga/Ge/Sb ban returning, a price war, pipeline delays), what deserves public money now, and what "
+                      "to do if a ban begins?",
+    "china_controls_full": "The same over 512 scenarios (more ban timings, a graphite ban, the US turning away, "
+                           "fragile partners failing)",
+    "vault_doubled": "What does doubling Project Vault (USD 20 bn, twice the yearly purchase limits) buy under those "
+                     "risks?",
+    "ally_shock": "Under the same Chinese risks, what if the US also freezes its funds in 2026-2027 and ships nothing "
+                  "to the others in 2027-2028?",
+    "eu_crma_65": "What does the CRMA's 65% single-origin benchmark from 2030 cost the EU, and what does it build?",
+    "allied_concern_cap": "What does capping every member's Chinese share of rare-earth oxide, metal and magnet use at "
+                          "50% from 2030 cost, and what does it build?",
+}
+ORDER = list(QUESTIONS)
+# Cases whose extensive form is not solved on one machine: the table says so instead of reading a result.
+NOT_SOLVED_HERE = {
+    "china_controls_full": "not solved here: a benchmark for the stochastic engine (512 scenarios, up to "
+                           "10,000 tree nodes); its extensive form is too large for one 2-core machine",
+}
+COLUMNS = ("case", "question", "decide now", "if a rare-earth ban begins", "Project Vault",
+           "concern-origin share (coalition, first → last year)", "cost (USD m)", "expected shortfall (t)", "EVPI", "VSS",
+           "value of adapting")
+BAN_WORDS = ("ree_controls=ban", "origin_block CN", "supply_cut CN")
+
+
+def _weights(book: ResultBook, df: pd.DataFrame) -> pd.Series:
+    return df["scenario"].map(book.probabilities).fillna(0.0).astype(float)
+
+
+def _decide_now(book: ResultBook) -> str:
+    lines = list(book.summary("decide now").values())
+    return "; ".join(str(x) for x in lines) or "nothing"
+
+
+def _if_ban(book: ResultBook) -> str:
+    lines = [str(x) for x in book.summary("if…").values()]
+    if not lines:
+        return "no branch: one scenario" if len(book.probabilities) <= 1 else "nothing changes"
+    bans = [x for x in lines if any(w in x for w in BAN_WORDS)]
+    return bans[0] if bans else "nothing changes when a ban is seen"
+
+
+def _vault(book: ResultBook) -> str:
+    st = book.tables["Stockpiles"]
+    st = st[st["stockpile"].astype(str).str.startswith("us_vault")]
+    if not len(st):
+        return "-"
+    w = _weights(book, st)
+    inv = (st["inventory_t"].astype(float) * w).groupby(st["year"]).sum()
+    buy = (st["buy_t"].astype(float) * w).groupby(st["year"]).sum()
+    years = [int(y) for y, q in buy.items() if q > 0.5]
+    if not years:
+        return "buys nothing"
+    by_material = (st["buy_t"].astype(float) * w).groupby(st["material"]).sum()
+    what = ", ".join(f"{m} {q:,.0f} t" for m, q in by_material.sort_values(ascending=False).items() if q > 0.5)
+    when = f"{years[0]}" if len(years) == 1 else f"{len(years)} years in {years[0]}–{years[-1]}"
+    return f"peak {inv.max():,.0f} t expected; buys {what} (expected), {when}"
+
+
+def _share(book: ResultBook, material: str) -> str:
+    dep = book.tables["Dependence"]
+    dep = dep[(dep["region"] == "coalition") & (dep["material"] == material)]
+    if not len(dep):
+        return "-"
+    w = _weights(book, dep)
+    conc = (dep["concern_origin_t"].astype(float) * w).groupby(dep["year"]).sum()
+    used = (dep["consumption_t"].astype(float) * w).groupby(dep["year"]).sum()
+    share = conc / used.where(used > 0)
+    first, last = share.index.min(), share.index.max()
+    return f"{share[first]:.0%} → {share[last]:.0%}"
+
+
+def _money(v) -> str:
+    return f"{float(v):,.0f}" if isinstance(v, (int, float)) else (str(v) if v not in (None, "") else "-")
+
+
+def row(book: ResultBook, name: str) -> list[str]:
+    """One table row for a solved case."""
+    kpi = book.summary("kpi")
+    outcome = book.summary("outcome")
+    shares = f"magnets {_share(book, 'ndfeb_magnet')}; gallium {_share(book, 'gallium')}"
+    return [f"`{name}`", QUESTIONS.get(name, ""), _decide_now(book), _if_ban(book), _vault(book), shares,
+            _money(outcome.get("objective")), _money(kpi.get("expected shortfall")), _money(kpi.get("EVPI")),
+            _money(kpi.get("VSS")), _money(kpi.get("value of adapting"))]
+
+
+def table(results: Path) -> str:
+    """The Markdown table of every shipped case solved into `results`."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for name in ORDER:
+        path = results / f"{name}.xlsx"
+        if name in NOT_SOLVED_HERE and not path.is_file():
+            lines.append(f"| `{name}` | {QUESTIONS[name]} | {NOT_SOLVED_HERE[name]} |" + " |" * (len(COLUMNS) - 3))
+            continue
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing: solve it first with "
+                             f"'python cli.py solve cases/{name}.xlsx -o {path}'")
+        cells = [c.replace("|", "/").replace("\n", " ") for c in row(read_result(path), name)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table, or write it into the README between its markers."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", type=Path, default=ROOT / "outputs", help="folder of the result workbooks")
+    ap.add_argument("--write", action="store_true", help="replace the table in README.md")
+    args = ap.parse_args(argv)
+    text = table(args.results)
+    if not args.write:
+        print(text)
+        return 0
+    readme = README.read_text(encoding="utf-8")
+    block = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
+    if not block.search(readme):
+        raise SystemExit(f"README.md has no {BEGIN} ... {END} markers")
+    README.write_text(block.sub(lambda _m: f"{BEGIN}\n{text}\n{END}", readme), encoding="utf-8")
+    print(f"wrote the table of {len(ORDER)} cases into {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
