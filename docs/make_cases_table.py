@@ -1,7 +1,7 @@
 """The README's table of shipped cases, read from their result workbooks: `python docs/make_cases_table.py`.
 
     python cli.py solve cases/<case>.xlsx -o outputs/<case>.xlsx   # for every shipped case, first
-    python docs/make_cases_table.py [--results outputs] [--write]
+    python docs/make_cases_table.py [--results outputs] [--write] [--partial]
 
 Prints one Markdown row per shipped case: the question it asks, what to decide
 now, what to do if a rare-earth ban begins, the Vault's size and when it buys,
@@ -118,13 +118,18 @@ def row(book: ResultBook, name: str) -> list[str]:
             _money(kpi.get("VSS")), _money(kpi.get("value of adapting"))]
 
 
-def table(results: Path) -> str:
-    """The Markdown table of every shipped case solved into `results`."""
+def table(results: Path, partial: bool = False) -> str:
+    """The Markdown table of every shipped case solved into `results` (`partial`: a missing result is a row saying
+    so instead of an error)."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for name in ORDER:
         path = results / f"{name}.xlsx"
         if name in NOT_SOLVED_HERE and not path.is_file():
             lines.append(f"| `{name}` | {QUESTIONS[name]} | {NOT_SOLVED_HERE[name]} |" + " |" * (len(COLUMNS) - 3))
+            continue
+        if not path.is_file() and partial:
+            lines.append(f"| `{name}` | {QUESTIONS[name]} | no result workbook yet: solve it into {results.name}/ and "
+                         "rerun this script |" + " |" * (len(COLUMNS) - 3))
             continue
         if not path.is_file():
             raise SystemExit(f"{path} is missing: solve it first with "
@@ -139,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=ROOT / "outputs", help="folder of the result workbooks")
     ap.add_argument("--write", action="store_true", help="replace the table in README.md")
+    ap.add_argument("--partial", action="store_true", help="a row that says so for a case not solved yet")
     args = ap.parse_args(argv)
-    text = table(args.results)
+    text = table(args.results, args.partial)
     if not args.write:
         print(text)
         return 0
