@@ -60,10 +60,11 @@ def test_base_case_has_the_settings_a_reviewer_needs():
 
 
 def test_the_stochastic_family_is_generated_from_its_events():
-    """china_controls: ree_controls (4 options + none) × three one-option events (+ none) = 5·2·2·2 = 40."""
+    """china_controls: ree_controls (4 options + none) = 5 scenarios, small enough to solve as an extensive form
+    in a test; china_controls_full adds the other events (7 ban timings + none, × six one-option events)."""
     case = load_case(CASES / "china_controls.xlsx")
     sc = case.scenarios
-    assert len(sc) == 40 and not case.sampled
+    assert len(sc) == 5 and not case.sampled
     assert sum(sc.probability) == pytest.approx(1.0)
     assert sc.scenario.iloc[0] == "calm"
     assert set(case.disruptions.scenario) <= {f"{e}={o}" for e, o in zip(case.events.event, case.events.option)}
