@@ -176,12 +176,14 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
     """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
     from model.case.load import load_case
     from model.sweep.engine import default_jobs, run_sweep
+    from model.sweep.vary import parse_varies
 
     run = RunInfo(overrides=dict(options))
     case = load_case(case_path)
     for warning in case.warnings:
         click.echo(str(warning), err=True)
     target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
+    parse_varies(texts, case)  # a bad target is said before the run is announced
     t0 = time.perf_counter()
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:

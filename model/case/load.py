@@ -32,6 +32,9 @@ class Case:
     tables: dict[str, pd.DataFrame]
     files: tuple[Path, ...]
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    digests: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes that were read
+    # the validated records the tables were built from: a sweep edits and re-validates them like a file
+    records: MergedCase | None = field(default=None, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         # case.projects, case.demand, ... : the sheet's table
@@ -50,8 +53,9 @@ class Case:
         return self.settings.get("case_name") or self.path.stem
 
     def sha256(self) -> dict[str, str]:
-        """SHA-256 of every file the case was read from (the case itself first)."""
-        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in self.files}
+        """SHA-256 of every file the case was read from (the case itself first): of the bytes read when the
+        case was loaded, so a file edited during the solve does not lend the result its new hash."""
+        return {str(p): self.digests.get(str(p)) or hashlib.sha256(p.read_bytes()).hexdigest() for p in self.files}
 
 
 def check_case(path: str | Path) -> tuple[MergedCase | None, Problems]:
@@ -93,7 +97,7 @@ def load_case(path: str | Path) -> Case:
     return build_case(path, merged, tuple(problems.warnings))
 
 
-def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = ()) -> Case:
+def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (), keep_records: bool = True) -> Case:
     """Turn validated records into typed tables, applying every default."""
     import pandas as pd
 
@@ -122,7 +126,8 @@ def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (
         # object columns keep whole numbers as Python ints and blanks as None (never NaN, which is truthy)
         tables[sheet.name] = pd.DataFrame({k: _objects(v) for k, v in data.items()}, dtype=object)
     _computed_defaults(tables, start, end)
-    return Case(path.resolve(), settings, tables, tuple(merged.files), warnings)
+    return Case(path.resolve(), settings, tables, tuple(merged.files), warnings, dict(merged.digests),
+                merged if keep_records else None)
 
 
 def _computed_defaults(t: dict[str, pd.DataFrame], start: int, end: int) -> None:

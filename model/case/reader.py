@@ -61,6 +61,7 @@ class CaseFile:
     tables: dict[str, list[Record]]  # sheet -> records (Settings excluded)
     present: set[str]  # sheets present in the file
     columns: dict[str, set[str]]  # sheet -> columns present
+    sha256: str = ""  # of the bytes read
 
 
 # ---------------------------------------------------------------- one file
@@ -226,7 +227,7 @@ def read_case_file(path: Path, problems: Problems) -> CaseFile:
         else:
             tables[canonical], columns[canonical] = _records(raw, S.SHEET[canonical], path, problems, formulas)
             _duplicates(S.SHEET[canonical], tables[canonical], problems)
-    return CaseFile(path, settings, tables, present, columns)
+    return CaseFile(path, settings, tables, present, columns, book.sha256)
 
 
 # ---------------------------------------------------------------- inheritance
@@ -243,6 +244,7 @@ class MergedCase:
     files: list[Path]
     sheet_files: dict[str, str] = field(default_factory=dict)  # sheet -> top-most file that has it
     base_failed: bool = False  # a base case could not be read: the case is incomplete, so not cross-checked
+    digests: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes read
 
 
 def read_case(path: str | Path, problems: Problems) -> MergedCase:
@@ -260,7 +262,7 @@ def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> Merg
                               *rec.ref("delete"))
         tables[name] = [r for r in recs if not r.values.get("delete")]
     return MergedCase(own.settings, tables, own.present, own.columns, [own.path], {s: str(own.path) for s in own.present},
-                      base_failed)
+                      base_failed, {str(own.path): own.sha256})
 
 
 def _read_chain(path: Path, problems: Problems, chain: list[Path]) -> MergedCase:
@@ -324,7 +326,7 @@ def _merge(base: MergedCase, own: CaseFile, problems: Problems) -> MergedCase:
         columns.setdefault(k, set()).update(v)
     sheet_files = {**base.sheet_files, **{s: str(own.path) for s in own.present}}
     return MergedCase(settings, tables, base.present | own.present, columns, [own.path, *base.files], sheet_files,
-                      base.base_failed)
+                      base.base_failed, {str(own.path): own.sha256, **base.digests})
 
 
 def _overlay(base: Record, top: Record) -> Record:

@@ -37,6 +37,7 @@ from model.sweep.vary import MULTIPLY, Variant, Vary, plan
 from model.workbook.outfile import TEMP_PREFIX, check_output, file_name
 
 ERROR_STATUS = "error"  # a variant whose solve or write raised
+INVALID_STATUS = "invalid"  # a variant that breaks a rule of the case: not solved
 # Loaded once in the server the workers start from. Pyomo's standard-form writer imports scipy.stats on the
 # first solve in a process (about 5 s here); loading it up front spares every worker that wait.
 PRELOAD = ["model.solve.solver", "model.results.write", "scipy.sparse", "scipy.stats"]
@@ -107,15 +108,15 @@ def run_sweep(case: Case, texts: list[str] | tuple[str, ...], out_dir: Path, *, 
 
     run = run or RunInfo()
     t0 = time.perf_counter()
-    varies, points, cases = plan(case, texts)
+    varies, points, cases, invalid = plan(case, texts)
     out_dir = Path(out_dir).expanduser().resolve()
     results, book, chart = sweep_paths(case, out_dir, points)
     for path in [*results.values(), book]:
         check_output(path, case.files, force=force)
     check_output(chart, case.files, force=force, suffix=".png")
     opts = {"threads": case.settings.get("threads") or 1, **(options or {})}
-    tasks = [Task(p.vid, c, opts, results[p.vid], force, run.command) for p, c in zip(points, cases)]
-    jobs = max(1, min(jobs or default_jobs(), len(tasks)))
+    tasks = [Task(p.vid, c, opts, results[p.vid], force, run.command) for p, c in zip(points, cases) if c is not None]
+    jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
     labels = {p.vid: {value_column(v): x for v, x in zip(varies, p.values)} for p in points}
     descriptions = {p.vid: p.describe(varies) for p in points}
     rows: list[dict[str, Any]] = []
@@ -125,17 +126,22 @@ def run_sweep(case: Case, texts: list[str] | tuple[str, ...], out_dir: Path, *, 
                **{k: v for k, v in row.items() if k != "variant"}}
         rows.append(row)
         if progress:
-            progress(row, len(rows), len(tasks))
+            progress(row, len(rows), len(points))
 
+    for p in points:
+        if p.vid in invalid:
+            done(_row(Task(p.vid, case, opts, results[p.vid], force, run.command), INVALID_STATUS,
+                      "; ".join(invalid[p.vid])))
     started = time.time()
     interrupted = False
     try:
-        _run_pool(tasks, jobs, done)
+        if tasks:
+            _run_pool(tasks, jobs, done)
     except KeyboardInterrupt:
         interrupted = True
         _remove_temporaries(out_dir, started)
     rows.sort(key=lambda r: r["variant"])
-    outcome = SweepOutcome(rows, len(tasks), interrupted, out_dir, varies=varies)
+    outcome = SweepOutcome(rows, len(points), interrupted, out_dir, varies=varies)
     outcome.seconds = time.perf_counter() - t0
     outcome.workbook = write_sweep_book(book, case, outcome, jobs, run, force=True)
     outcome.chart = write_chart(chart, case, outcome)
