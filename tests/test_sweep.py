@@ -134,19 +134,21 @@ def test_results_do_not_depend_on_the_number_of_workers(case, tmp_path):
     assert [tuple(r[k] for k in keys) for r in one.rows] == [tuple(r[k] for k in keys) for r in two.rows]
 
 
-def test_infeasible_variant_is_a_row_and_the_others_finish(case, tmp_path):
+def test_variant_that_breaks_a_rule_is_a_row_and_the_others_finish(case, tmp_path):
+    """capacity_t 2 below initial_t 4 is refused by validation, exactly as the same edit in the file would be."""
     out = run_sweep(case, ["Stockpiles.capacity_t=10,2,20"], tmp_path / "sw", jobs=2)
     status = {r["variant"]: r["status"] for r in out.rows}
-    assert status == {"v01": "optimal", "v02": "infeasible", "v03": "optimal"}
+    assert status == {"v01": "optimal", "v02": "invalid", "v03": "optimal"}
     bad = out.rows[1]
-    assert "no plan satisfies every rule" in bad["reason"] and bad["result_file"] is None
+    assert bad["reason"] == ("error: case.xlsx: Stockpiles!E2: initial_t is above capacity_t (found '4'; expected at most 2)"
+                             " (in the variant Stockpiles.capacity_t=2)") and bad["result_file"] is None
     files = sorted(p.name for p in out.out_dir.iterdir())
     assert files == ["grant_frontier.png", "grant_sweep.xlsx", "grant_v01.xlsx", "grant_v03.xlsx"]
     wb = load_workbook(out.workbook, read_only=True)
     rows = list(wb["Sweep"].iter_rows(values_only=True))
     header = rows[0]
     table = [dict(zip(header, r)) for r in rows[1:]]
-    assert [r["status"] for r in table] == ["optimal", "infeasible", "optimal"]
+    assert [r["status"] for r in table] == ["optimal", "invalid", "optimal"]
     assert table[1]["Stockpiles.capacity_t"] == 2
     varied = list(wb["Varied"].iter_rows(values_only=True))
     assert dict(zip(varied[0], varied[1]))["rows_changed"] == 1
