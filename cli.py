@@ -80,16 +80,19 @@ def new(path: Path, force: bool) -> None:
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Result workbook (default: outputs/<case name>.xlsx).")
 @click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
 @click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap at which to stop (overrides Settings).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+              help="Time limit of the run in seconds: the main solve and every EVPI/VSS solve together.")
 @click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), help="Solver threads.")
 @click.option("--seed", type=click.IntRange(min=0), help="Solver random seed.")
+@click.option("--no-kpis", is_flag=True, help="Skip the EVPI, VSS and value-of-adapting solves (stochastic cases).")
 @planner_errors
 def solve(case: Path | None, out: Path | None, force: bool, mip_rel_gap: float | None, time_limit: float | None,
-          threads: int | None, seed: int | None) -> None:
+          threads: int | None, seed: int | None, no_kpis: bool) -> None:
     """Solve CASE (default cases/base.xlsx, here or shipped) and write the result workbook; exit 1 if there is no plan."""
     from model.commands import run_solve
 
-    given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "threads": threads, "random_seed": seed}
+    given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "threads": threads, "random_seed": seed,
+             "evpi_vss": False if no_kpis else None}
     run_solve(case, out, force, {k: v for k, v in given.items() if v is not None})
 
 

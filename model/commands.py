@@ -158,6 +158,8 @@ def summary_text(name: str, solution: Solution, total_s: float, write_s: float |
         shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
         lines.append(f"NOT PROVEN OPTIMAL: the time limit stopped the solver; the best plan may cost up to {shown} less "
                      "than this one. Allow more time with --time-limit to close the gap.")
+    if isinstance(k.get("kpi_note"), str):
+        lines.append(f"note: {k['kpi_note']}")
     return "\n".join(lines + unmet_demand_text(solution))
 
 
