@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from model import __version__
-from model.commands import MAX_THREADS
+from model.commands import MAX_THREADS, console_setup, echo
 from model.problems import CaseError, RunError
 
 
@@ -24,20 +24,20 @@ def planner_errors(fn):
             return fn(*args, **kwargs)
         except CaseError as exc:
             for p in exc.problems:
-                click.echo(str(p), err=True)
+                echo(str(p), err=True)
             n = sum(1 for p in exc.problems if p.severity == "error")
-            click.echo(f"{n} error(s): nothing was solved or written.", err=True)
+            echo(f"{n} error(s): nothing was solved or written.", err=True)
             sys.exit(exc.exit_code)
         except RunError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted.", err=True)
+            echo("interrupted.", err=True)
             sys.exit(130)
         except Exception as exc:  # the last line of defence: never a traceback for a planner
             if debug:
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\nrerun with --debug for details, and report it.", err=True)
+            echo(f"internal error: {type(exc).__name__}: {exc}\nrerun with --debug for details, and report it.", err=True)
             sys.exit(3)
 
     return wrapper
@@ -49,6 +49,7 @@ def planner_errors(fn):
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """minplan: allied critical-mineral investment and stockpile planning."""
+    console_setup()
     ctx.obj = {"debug": debug}
 
 

@@ -8,6 +8,9 @@ says why in plain words. Pyomo is imported only once a solve is certain.
 from __future__ import annotations
 
 import math
+import os
+import re
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +30,42 @@ if TYPE_CHECKING:
     from model.sweep.engine import SweepOutcome
 
 
+# Characters a terminal acts on rather than shows: C0/C1 controls (escape sequences that retitle or clear the
+# terminal), and the invisible and direction-changing marks that make text read other than it is.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_closed: list[bool] = []  # standard output is a closed pipe: later output is dropped
+
+
+def plain(text: object) -> str:
+    """`text` as it may reach a terminal: each control character shown as an escape (ESC as \\x1b), lines kept."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """Print a line for the planner: control characters escaped (a case's text never drives the terminal), and a
+    reader that stopped reading (`| head`) ends the output quietly instead of the command."""
+    if _closed and not err:
+        return
+    try:
+        click.echo(plain(text), err=err)
+    except BrokenPipeError:
+        _closed.append(True)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (sys.stderr if err else sys.stdout).fileno())
+        os.close(devnull)
+
+
+def console_setup() -> None:
+    """Characters the console's encoding lacks (a ✓ on a cp1252 console) print as escapes, not as a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream already closed
+                pass
+
+
 class Progress:
     """A progress callback: prints each step on stderr with the seconds since the run started."""
 
@@ -36,7 +75,7 @@ class Progress:
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
-            click.echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
+            echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
 
 
 def run_validate(case_path: Path) -> int:
@@ -47,11 +86,11 @@ def run_validate(case_path: Path) -> int:
         _, problems = check_case(case_path)
     except UnreadableFile as exc:
         for p in exc.problems:
-            click.echo(str(p))
-        click.echo(f"{case_path}: cannot be read, so nothing was checked.")
+            echo(str(p))
+        echo(f"{case_path}: cannot be read, so nothing was checked.")
         return EXIT_UNREADABLE
     for line in validation_text(problems, case_path):
-        click.echo(line)
+        echo(line)
     return EXIT_ERRORS if problems.errors else 0
 
 
@@ -76,7 +115,7 @@ def run_new(path: Path, force: bool) -> None:
     from model.case.template import new_case
 
     new_case(path, force=force)
-    click.echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
+    echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
 
 
 def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: dict[str, Any]) -> Path:
@@ -96,7 +135,7 @@ def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: 
     case = load_case(case_path)
     read_s = time.perf_counter() - t0
     for warning in case.warnings:
-        click.echo(str(warning), err=True)
+        echo(str(warning), err=True)
     target = check_output(out or default_outputs() / f"{file_name(case.name)}.xlsx", case.files, force=force)
     from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
@@ -108,8 +147,8 @@ def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: 
     t0 = time.perf_counter()
     written = write_result(target, case, solution, run, force=force, progress=progress)
     write_s = time.perf_counter() - t0
-    click.echo(summary_text(case.name, solution, time.perf_counter() - run.clock, write_s))
-    click.echo(f"result: {written}")
+    echo(summary_text(case.name, solution, time.perf_counter() - run.clock, write_s))
+    echo(f"result: {written}")
     return written
 
 
@@ -183,7 +222,7 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
     run = RunInfo(overrides=dict(options))
     case = load_case(case_path)
     for warning in case.warnings:
-        click.echo(str(warning), err=True)
+        echo(str(warning), err=True)
     target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
     parse_varies(texts, case)  # a bad target is said before the run is announced
     t0 = time.perf_counter()
@@ -192,17 +231,17 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
         width = len(str(planned))
         kpi = row.get("objective_musd")
         shown = f"objective {kpi:,.3f} USD m" if isinstance(kpi, (int, float)) else row.get("reason", "")
-        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
+        echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
                    f"{shown}", err=True)
 
     n_jobs = jobs or default_jobs()
-    click.echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
+    echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
     outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
-    click.echo(sweep_text(outcome))
-    click.echo(f"sweep workbook: {outcome.workbook}")
-    click.echo(f"frontier chart: {outcome.chart}")
+    echo(sweep_text(outcome))
+    echo(f"sweep workbook: {outcome.workbook}")
+    echo(f"frontier chart: {outcome.chart}")
     if outcome.interrupted:
-        click.echo(f"interrupted: {len(outcome.rows)} of {outcome.planned} variants finished and are in the sweep workbook; "
+        echo(f"interrupted: {len(outcome.rows)} of {outcome.planned} variants finished and are in the sweep workbook; "
                    "the others were not solved.", err=True)
     return outcome
 
@@ -233,12 +272,12 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, comm
     target = check_output(out or default_outputs() / "compare.xlsx", paths, force=force)  # before reading: a wrong -o is said at once
     cmp = compare_results(read_results(paths))
     written = write_comparison(target, cmp, list(paths), command, force=force)
-    click.echo(kpi_text(cmp))
+    echo(kpi_text(cmp))
     for w in cmp.warnings:
-        click.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
     for n in cmp.notes:
-        click.echo(f"note: {n}", err=True)
-    click.echo(f"comparison: {written}")
+        echo(f"note: {n}", err=True)
+    echo(f"comparison: {written}")
     return cmp
 
 
