@@ -175,5 +175,5 @@ def write_comparison(out: Path, cmp: Comparison, inputs: list[Path], command: st
     man = wb.create_sheet("Manifest")
     _table(man, pd.DataFrame(manifest_rows(cmp, command), columns=["key", "value"]),
            "What was compared; warnings and what could not be aligned.")
-    atomic_write(out, wb.save)
+    atomic_write(out, wb.save, force=force)
     return out

@@ -41,7 +41,7 @@ from model.results.manifest import manifest_rows, summary_rows
 from model.run import Progress, RunInfo
 from model.solution import Solution
 from model.workbook import sheets
-from model.workbook.outfile import atomic_write, check_output
+from model.workbook.outfile import atomic_write, check_output, temporary_folder
 
 RESULT_VERSION = "1"  # bump when a sheet or column changes meaning; the comparison reads it
 MAX_ROWS = sheets.EXCEL_MAX_ROWS  # rows per sheet, header included
@@ -61,12 +61,18 @@ def write_result(out: str | Path, case: Case, solution: Solution, run: RunInfo |
     unless `force`; a failure leaves no file behind (RunError).
     """
     out = check_output(out, case.files, force=force)
+    with temporary_folder(out):  # the sheets' temporary files go beside the output and go with the write
+        return _write(out, case, solution, run, force, progress)
+
+
+def _write(out: Path, case: Case, solution: Solution, run: RunInfo | None, force: bool, progress: Progress | None
+           ) -> Path:
     wb = Workbook(write_only=True)
     try:
         fill_workbook(wb, case, solution, run or RunInfo(), progress)
         if progress:
             progress(f"saving {out.name}")
-        atomic_write(out, wb.save)
+        atomic_write(out, wb.save, force=force)
     except OSError as exc:  # the sheets stream to temporary files first: a full disk shows here, not only on saving
         _discard(wb)
         raise RunError(f"cannot write {out}: {exc.strerror or exc} (while writing its sheets); nothing was written"

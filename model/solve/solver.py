@@ -59,26 +59,26 @@ def solve_case(case: Case, options: dict | None = None, progress: Callable[[str]
     random_seed; evpi_vss=False skips EVPI and VSS)."""
     say = progress or (lambda _msg: None)
     opts = solver_options(case, options)
-    clock = RunClock(opts)
     say("building the model")
     t0 = time.perf_counter()
     model = build_model(case)
     build_s = time.perf_counter() - t0
-    return solve_model(case, model, opts, say, {"build_s": build_s}, clock)
+    return solve_model(case, model, opts, say, {"build_s": build_s})
 
 
 def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[[str], None] = lambda _m: None,
-                timings: dict | None = None, clock: RunClock | None = None) -> Solution:
+                timings: dict | None = None) -> Solution:
     """Solve a built model of `case` (see solve_case); every solver outcome becomes a Solution.
 
-    `time_limit_s` is the whole run's: the main solve, the marginal values and every EVPI/VSS solve share it.
+    `time_limit_s` is the run's, from the hand-over to HiGHS on: the main solve, the marginal values and every
+    EVPI/VSS solve share it, each getting what is left; KPI solves for which nothing is left are skipped.
     """
     timings = dict(timings or {})
-    clock = clock or RunClock(opts)
+    clock = RunClock(opts)
     say("handing the model to HiGHS")
     t0 = time.perf_counter()
     try:
-        run = HighsRun(model, clock.options() or {**opts, "time_limit_s": MIN_SOLVE_S})
+        run = HighsRun(model, opts)
     except TriviallyInfeasible as exc:
         return Solution(sol.INFEASIBLE, f"no plan satisfies every rule of the case: {exc}", timings=timings,
                         options=_used(opts))

@@ -23,7 +23,7 @@ from model import __version__
 from model.run import RunInfo
 from model.sweep.vary import Vary, row_mask
 from model.workbook import sheets
-from model.workbook.outfile import atomic_write, check_output
+from model.workbook.outfile import atomic_write, check_output, temporary_folder
 
 if TYPE_CHECKING:
     from model.case.load import Case
@@ -50,6 +50,11 @@ DOCS = {
 def write_sweep_book(out: Path, case: Case, outcome: SweepOutcome, jobs: int, run: RunInfo, force: bool = False) -> Path:
     """Write the sweep workbook atomically; return its path."""
     out = check_output(out, case.files, force=force)
+    with temporary_folder(out):
+        return _write_sweep_book(out, case, outcome, jobs, run, force)
+
+
+def _write_sweep_book(out: Path, case: Case, outcome: SweepOutcome, jobs: int, run: RunInfo, force: bool) -> Path:
     wb = Workbook(write_only=True)
     notes = sheets.TableNotes()
     table = pd.DataFrame(outcome.rows)
@@ -66,7 +71,7 @@ def write_sweep_book(out: Path, case: Case, outcome: SweepOutcome, jobs: int, ru
     sheets.write_table(wb, "Varied", varied, notes=notes, comment="Each --vary as typed; the variants are every combination.")
     sheets.key_value_sheet(wb.create_sheet("Manifest"), _manifest(case, outcome, jobs, run), ("key", "value"),
                            "What produced this sweep workbook.")
-    atomic_write(out, wb.save)
+    atomic_write(out, wb.save, force=force)
     return out
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import time
 import traceback
@@ -236,10 +237,14 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _remove_temporaries(out_dir: Path, since: float) -> None:
-    """A worker ended mid-write leaves its temporary file: remove those this sweep created."""
+    """A worker ended mid-write leaves its temporary file and folder: remove those this sweep created."""
     for tmp in out_dir.glob(f"{TEMP_PREFIX}*"):
         try:
-            if tmp.stat().st_mtime >= since - 1:
+            if tmp.lstat().st_mtime < since - 1:
+                continue
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
                 tmp.unlink()
         except OSError:
             pass
