@@ -249,7 +249,12 @@ class MergedCase:
 
 def read_case(path: str | Path, problems: Problems) -> MergedCase:
     """Read a case and every base it inherits from, merged row by row."""
-    return _read_chain(Path(path).resolve(), problems, [])
+    try:
+        top = Path(path).resolve()
+    except (RuntimeError, OSError):  # Python 3.11 reports a loop of symbolic links as RuntimeError
+        raise UnreadableFile(path, f"{path} is a loop of symbolic links, not a file: give the path of the .xlsx "
+                                   "workbook itself") from None
+    return _read_chain(top, problems, [])
 
 
 def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> MergedCase:
@@ -275,7 +280,7 @@ def _read_chain(path: Path, problems: Problems, chain: list[Path]) -> MergedCase
     try:
         base_path = (path.parent / named.replace("\\", "/")).resolve()  # a path typed on Windows works too
         exists = base_path.is_file()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python 3.11)
         base_path, exists = path.parent / named, False
     if base_path in chain or base_path == path:
         loop = " -> ".join(p.name for p in [*chain, path, base_path])

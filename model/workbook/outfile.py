@@ -60,9 +60,6 @@ def check_output(out: str | Path, inputs: Iterable[str | Path] = (), force: bool
             raise RunError(f"refusing to write the result over {inp}, an input of the case; choose another output file (-o)")
     if suffix and out.suffix.lower() != suffix:
         raise RunError(f"the output {out.name} must be a {suffix} file; give a name ending in {suffix}")
-    if len(os.fsencode(out.name)) > MAX_NAME_BYTES:
-        raise RunError(f"the output file name is {len(out.name)} characters long, more than file systems allow "
-                       f"({MAX_NAME_BYTES} bytes); choose a shorter name with -o")
     if out.is_dir():
         raise RunError(f"the output {out} is a folder; give a file name ending in {suffix}")
     if out.exists() and not force:
@@ -90,7 +87,17 @@ def resolved(path: str | Path, what: str) -> Path:
     except RuntimeError:
         raise RunError(f"the {what} {path} starts with {raw.parts[0]}, the home folder of a user this computer "
                        "does not know; write the full path") from None
+    for part in raw.parts:
+        if len(os.fsencode(part)) > MAX_NAME_BYTES:
+            raise RunError(f"the {what} name {part[:40]}... is {len(part)} characters long, more than file systems "
+                           f"allow ({MAX_NAME_BYTES} bytes); choose a shorter name")
     if raw.is_symlink() and not raw.exists():
+        try:
+            raw.resolve(strict=True)
+        except FileNotFoundError:
+            pass
+        except (RuntimeError, OSError):
+            raise RunError(f"the {what} {raw} is a loop of symbolic links; choose another path") from None
         raise RunError(f"the {what} {raw} is a symbolic link to {os.readlink(raw)}, which does not exist; "
                        "minplan does not follow it: remove the link or choose another output file (-o)")
     try:
