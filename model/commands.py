@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from model.problems import EXIT_ERRORS, EXIT_UNREADABLE, Problems, RunError, Unr
 from model.run import RunInfo
 from model.shipped import default_case, default_outputs
 from model.solution import TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
-from model.workbook.outfile import check_output, file_name
+from model.workbook.outfile import check_output, file_name, resolved
 
 if TYPE_CHECKING:
     from model.results.compare import Comparison
@@ -55,8 +56,36 @@ def echo(text: object = "", err: bool = False) -> None:
         os.close(devnull)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `kill PID`, `timeout` and CI runners send), raised like Ctrl-C so that every temporary file
+    is removed on the way out and a sweep keeps what finished."""
+
+
+_awaited: list[Path] = []  # the file whose placing completes the running command
+_terminated: list[bool] = []
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    _terminated.append(True)
+    raise Terminated
+
+
+def result_complete() -> Path | None:
+    """The command's result when it has been written in full (an interrupt then changes nothing), else None."""
+    from model.workbook.outfile import placed
+
+    return next((p for p in _awaited if p in placed), None)
+
+
+def interrupt_status() -> int:
+    """Exit status of an interrupted command: 143 after SIGTERM, 130 after Ctrl-C."""
+    return 143 if _terminated else 130
+
+
 def console_setup() -> None:
-    """Characters the console's encoding lacks (a ✓ on a cp1252 console) print as escapes, not as a crash."""
+    """Characters the console's encoding lacks (a ✓ on a cp1252 console) print as escapes, not as a crash; SIGTERM
+    unwinds like Ctrl-C (see Terminated)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -137,6 +166,7 @@ def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: 
     for warning in case.warnings:
         echo(str(warning), err=True)
     target = check_output(out or default_outputs() / f"{file_name(case.name)}.xlsx", case.files, force=force)
+    _awaited.append(target)
     from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
     solution = solve_case(case, overrides, progress)
@@ -216,15 +246,16 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
                   options: dict[str, Any]) -> SweepOutcome:
     """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
     from model.case.load import load_case
-    from model.sweep.engine import default_jobs, run_sweep
-    from model.sweep.vary import parse_varies
+    from model.sweep.engine import default_jobs, run_sweep, sweep_paths
+    from model.sweep.vary import parse_varies, variants
 
     run = RunInfo(overrides=dict(options))
     case = load_case(case_path)
     for warning in case.warnings:
         echo(str(warning), err=True)
     target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
-    parse_varies(texts, case)  # a bad target is said before the run is announced
+    points = variants(parse_varies(texts, case))  # a bad target is said before the run is announced
+    _awaited.append(sweep_paths(case, resolved(target, "output folder"), points)[2])  # the chart is written last
     t0 = time.perf_counter()
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:

@@ -17,10 +17,13 @@ them, saying so.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import shutil
 import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -164,13 +167,14 @@ def run_pool(tasks: list, jobs: int, work: Callable[[Any], Any], done: Callable[
     a fresh process started from the same server (see `_context`), so results do not depend on `jobs`.
     Ctrl-C stops the workers at once and is raised again.
     """
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_quiet_worker)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_quiet_worker,
+                               initargs=(os.getpid(),))
     stopped = False
     try:
         order: dict[Future, int] = {}
         pending: dict[Future, Any] = {}
         for i, task in enumerate(tasks):
-            fut = pool.submit(work, task)
+            fut = pool.submit(_guarded, work, task)
             order[fut], pending[fut] = i, task
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -216,13 +220,62 @@ def _workers_import_this_checkout() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join([root, *(p for p in parts if p != root)])
 
 
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them and keeps what finished, and print nothing
-    (HiGHS writes a banner to standard output)."""
+def _quiet_worker(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and keeps what finished, print nothing (HiGHS writes
+    a banner to standard output), and die with the sweep: SIGTERM ends a worker like Ctrl-C ends the parent
+    (temporary files removed on the way out), and a worker whose sweep is gone ends itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _terminated)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
+    _die_with_parent()
+    threading.Thread(target=_watch_parent, args=(parent,), name="minplan-parent-watch", daemon=True).start()
+
+
+def _guarded(work: Callable[[Any], Any], task: Any) -> Any:
+    """`work(task)` in a worker; SIGTERM (`_terminated`) ends the worker once the work has unwound (its temporary
+    files removed) rather than being sent back as the task's result."""
+    try:
+        return work(task)
+    except SystemExit as exc:
+        os._exit(exc.code if isinstance(exc.code, int) else 1)
+
+
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds the solve and the write: their finally blocks remove temporary files
+
+
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal the kernel sends when the parent process ends
+WATCH_S = 1.0  # how often a worker checks that its sweep is still there
+GRACE_S = 5.0  # after asking itself to stop, how long a worker waits before exiting at once
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send SIGTERM to this worker when the process that forked it ends."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watch thread still ends the worker
+        pass
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker once the sweep's process is gone (its parent is the fork server, not the sweep)."""
+    while True:
+        time.sleep(WATCH_S)
+        try:
+            os.kill(parent, 0)
+            continue
+        except PermissionError:  # the pid is someone else's now: the sweep is gone
+            pass
+        except ProcessLookupError:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)  # Python code unwinds at its next bytecode
+        time.sleep(GRACE_S)  # a long solve inside HiGHS does not return to Python: stop without unwinding
+        os._exit(128 + signal.SIGTERM)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

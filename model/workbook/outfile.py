@@ -39,6 +39,7 @@ TEMP_PREFIX = ".~minplan-"  # temporary files start with this, in the target fol
 MAX_NAME_BYTES = 255  # the longest file name common file systems take
 MAX_STEM = 150  # file names minplan makes from free text are cut to this, leaving room for suffixes
 BOLD = Font(bold=True)
+placed: list[Path] = []  # every file this process has put in place, in order: a command knows its result stands
 
 
 # ---------------------------------------------------------------- before the work
@@ -239,6 +240,7 @@ def _place(tmp: Path, out: Path, force: bool) -> None:
     try:
         if force:
             os.replace(tmp, out)
+            placed.append(out)
             return
         try:
             os.link(tmp, out)  # fails if `out` exists, at the moment of placing: no check-then-rename race
@@ -248,6 +250,7 @@ def _place(tmp: Path, out: Path, force: bool) -> None:
             if os.path.lexists(out):
                 raise RunError(appeared) from None
             os.replace(tmp, out)
+        placed.append(out)
     except PermissionError:
         raise RunError(f"{out} is open in another program or read-only; close it (in Excel) and run again; "
                        "nothing was written") from None
