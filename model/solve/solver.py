@@ -227,11 +227,13 @@ def evpi_vss(case: Case, opts: dict, model: pyo.ConcreteModel, run: HighsRun, ou
              if o is not None and o.status != sol.OPTIMAL and name not in clock.skipped]
     notes = []
     if short:
-        notes.append("solves that did not reach their gap: " + ", ".join(short))
+        notes.append("solves that did not reach their gap: " + ", ".join(short) + "; the values they feed are not "
+                     "proven (the lowest and highest the solves' bounds allow are given)")
     if clock.skipped:
-        notes.append("not solved, the run's time limit had run out: " + ", ".join(clock.skipped))
+        notes.append("not solved, the run's time limit had run out: " + ", ".join(clock.skipped) + "; the values "
+                     "they feed are blank")
     if notes:
-        result["kpi_note"] = "; ".join(notes) + ". The values they feed are not proven (bounds in the _low/_high rows)"
+        result["kpi_note"] = "; ".join(notes)
     return result
 
 
