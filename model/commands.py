@@ -346,14 +346,14 @@ def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bo
     run = RunInfo(overrides=dict(options))
     case = load_case(case_path)
     for warning in case.warnings:
-        click.echo(str(warning), err=True)
+        echo(str(warning), err=True)
     plan_study(case, sample, seed)  # one member: said before anything else
     target = check_output(out or default_outputs() / f"{file_name(case.name, 'case')}_coalition.xlsx", case.files,
                           force=force)
     t0 = time.perf_counter()
 
     def say(message: str) -> None:
-        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {message}", err=True)
+        echo(f"[{time.perf_counter() - t0:7.1f} s] {message}", err=True)
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:
         v = row.get("v_musd")
@@ -364,8 +364,8 @@ def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bo
     say(f"coalition study of {case.name} with {n_jobs} worker(s): the whole coalition first, for the time estimate")
     outcome = coalition_study(case, jobs=n_jobs, sample=sample, seed=seed, options=options, progress=progress, say=say)
     written = write_coalition_book(target, outcome, run, force=force)
-    click.echo(coalition_text(outcome))
-    click.echo(f"coalition workbook: {written}")
+    echo(coalition_text(outcome))
+    echo(f"coalition workbook: {written}")
     if outcome.shares is None:
         raise RunError(f"{len(outcome.failed)} coalition(s) have no value (see the Coalitions sheet), so the shares "
                        "could not be computed")
