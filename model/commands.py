@@ -61,7 +61,7 @@ class Terminated(KeyboardInterrupt):
     is removed on the way out and a sweep keeps what finished."""
 
 
-_awaited: list[Path] = []  # the file whose placing completes the running command
+_awaited: list[tuple[Path, int]] = []  # the file whose placing completes the running command, and len(placed) then
 _terminated: list[bool] = []
 
 
@@ -74,7 +74,16 @@ def result_complete() -> Path | None:
     """The command's result when it has been written in full (an interrupt then changes nothing), else None."""
     from model.workbook.outfile import placed
 
-    return next((p for p in _awaited if p in placed), None)
+    if not _awaited:
+        return None
+    target, since = _awaited[-1]
+    return target if target in placed[since:] else None
+
+
+def _await(target: Path) -> None:
+    from model.workbook.outfile import placed
+
+    _awaited[:] = [(target, len(placed))]
 
 
 def interrupt_status() -> int:
@@ -166,7 +175,7 @@ def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: 
     for warning in case.warnings:
         echo(str(warning), err=True)
     target = check_output(out or default_outputs() / f"{file_name(case.name)}.xlsx", case.files, force=force)
-    _awaited.append(target)
+    _await(target)
     from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
     solution = solve_case(case, overrides, progress)
@@ -255,7 +264,7 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
         echo(str(warning), err=True)
     target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
     points = variants(parse_varies(texts, case))  # a bad target is said before the run is announced
-    _awaited.append(sweep_paths(case, resolved(target, "output folder"), points)[2])  # the chart is written last
+    _await(sweep_paths(case, resolved(target, "output folder"), points)[2])  # the chart is written last
     t0 = time.perf_counter()
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:

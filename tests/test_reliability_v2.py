@@ -359,6 +359,7 @@ def test_error_raised_while_an_interrupt_unwinds_is_the_interrupt(monkeypatch, m
             raise RuntimeError("Exiting PauseGC context manager out of order")
 
     monkeypatch.setattr(commands, "run_solve", handover)
+    monkeypatch.setattr(commands, "_awaited", [])  # no earlier in-process command's result
     result = _invoke("solve", str(make_case(**minimal_sheets())))
     assert result.exit_code == 130 and result.output.strip() == "interrupted."
 
