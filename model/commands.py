@@ -432,23 +432,47 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, comm
     return cmp
 
 
-def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
-    """The KPI table as printed on the console: value per run, and differences against the first run."""
+def kpi_text(cmp: Comparison, max_rows: int = 60, width: int = 100) -> str:
+    """The KPI table as printed on the console, at most `width` characters wide: value per run, change in percent.
+
+    The differences in the reference run's units are in the workbook's KPIs sheet; a console line keeps the values
+    and Δ% (for fractions, the change in points), and shortens the KPI name when the runs need the room.
+    """
     from model.results.compare import as_number, is_missing
 
-    def show(v: Any, pct: bool = False) -> str:
+    def show(v: Any, unit: str, pct: bool = False) -> str:
         x = as_number(v) if not isinstance(v, str) else None
         if x is None or math.isnan(x):
-            return "" if is_missing(v) else str(v)
-        return f"{x:+.1%}" if pct else (f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:,.4g}" if abs(x) < 1 else f"{x:,.3f}")
+            return "" if is_missing(v) else str(v)[:12]
+        if pct:
+            return f"{x:+.1%}"
+        if unit == "fraction":
+            return f"{x:.2%}"
+        if x.is_integer() or abs(x) >= 100:
+            return f"{x:,.0f}"
+        return f"{x:,.2f}" if abs(x) >= 0.01 else f"{x:.2g}"
 
-    cols = [c for c in cmp.kpis.columns if c not in ("group", "unit")]
-    lines = [["kpi", *cols[1:]]]
+    base = cmp.labels[0]
+    value_cols = list(cmp.labels)
+    lines = [["kpi", *value_cols, *[f"{lab} Δ%" for lab in cmp.labels[1:]]]]
     for _, r in cmp.kpis.head(max_rows).iterrows():
-        unit = f" ({r['unit']})" if r["unit"] else ""
-        lines.append([f"{r['group']}: {r['item']}{unit}", *[show(r[c], c.endswith("Δ%")) for c in cols[1:]]])
+        unit = r["unit"] or ""
+        name = f"{r['group']}: {r['item']}" + (f" ({unit})" if unit and unit != "fraction" else "")
+        pcts = []
+        for lab in cmp.labels[1:]:
+            if unit == "fraction":
+                d = as_number(r.get(f"{lab} − {base}"))
+                pcts.append("" if d is None or math.isnan(d) else f"{d * 100:+.2f} pt")
+            else:
+                pcts.append(show(r.get(f"{lab} Δ%"), unit, True))
+        lines.append([name, *[show(r[c], unit) for c in value_cols], *pcts])
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+    room = width - sum(widths[1:]) - 2 * (len(widths) - 1)
+    widths[0] = max(16, min(widths[0], room))
+    text = []
+    for line in lines:
+        first = line[0] if len(line[0]) <= widths[0] else line[0][: widths[0] - 1] + "…"
+        text.append("  ".join([first.ljust(widths[0]), *[c.rjust(w) for c, w in zip(line[1:], widths[1:])]]).rstrip())
     if len(cmp.kpis) > max_rows:
         text.append(f"... {len(cmp.kpis) - max_rows} more rows in the KPIs sheet")
     return "\n".join(text)

@@ -77,7 +77,7 @@ def test_doubled_budget_funds_the_plant_and_ends_the_shortfall(runs, tmp_path):
     ws = wb["Portfolio"]
     header = [c.value for c in ws[1]]
     cell = ws.cell(row=2, column=header.index("doubled funded") + 1)
-    assert cell.value is True and cell.fill.fgColor.rgb.endswith(GREEN.fgColor.rgb[-6:])
+    assert cell.value is True and cell.fill.fgColor.rgb.endswith(GREEN[-6:])
     assert ws.cell(row=2, column=header.index("base funded") + 1).fill.fill_type is None
     assert len(wb["Funding"]._charts) == 1 and len(wb["Supply"]._charts) == 1
     funding = [dict(zip([c.value for c in wb["Funding"][1]], [c.value for c in r])) for r in wb["Funding"].iter_rows(min_row=2)]

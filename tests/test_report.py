@@ -154,19 +154,22 @@ def test_text_from_input_is_never_a_formula(case, tmp_path):
     assert projects[0]["note"] == "-2 plants"
 
 
-def test_charts_are_native_and_beside_their_tables(case, tmp_path):
+def test_charts_are_native_and_on_the_dashboard(case, tmp_path):
     wb = load_workbook(write_result(tmp_path / "r.xlsx", case, hand_solution()))
-    assert len(wb["Funding"]._charts) == 1
-    assert len(wb["Stockpiles"]._charts) == 1
-    assert len(wb["Supply"]._charts) == 1
+    assert wb.sheetnames[:2] == ["Summary", "Dashboard"]
+    assert not any(wb[name]._charts for name in TABLE_SHEETS)  # the data sheets stay plain tables
+    titles = [r["value"] for r in records(wb["Summary"]) if r["section"] == "chart"]
+    assert len(wb["Dashboard"]._charts) == len(titles) >= 3
     data = [r for r in wb["ChartData"].iter_rows(values_only=True)]
     assert data[0][0] == "Budget use by fund, USD m"
     assert data[1][:3] == ("year", "G", "L") and data[2][:3] == (2026, 5.0, 2.25)
-    width = wb["Funding"].max_column
-    assert wb["Funding"]._charts[0].anchor._from.col == width + 1  # one empty column, then the chart
     # expected inventory: 0.6 * 2.0 + 0.4 * 0.5
     inv = next(i for i, r in enumerate(data) if r[0] and str(r[0]).startswith("Stockpile inventory"))
     assert data[inv + 2][1] == pytest.approx(1.4)
+    for ws in (wb["Supply"], wb["Summary"], wb["In_Projects"]):  # prints readably: landscape, one page wide, header repeated
+        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0  # 1 is the default, left out
+        assert ws.print_title_rows in ("1:1", "$1:$1") and ws.auto_filter.ref.startswith("A1:")
 
 
 def test_manifest_records_what_produced_the_workbook(case, tmp_path):
@@ -225,7 +228,7 @@ def test_failed_write_leaves_no_file_and_no_temp(case, tmp_path, monkeypatch):
             f.write(b"PK half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.Workbook, "save", broken_save)
+    monkeypatch.setattr(report.sheets.Book, "save", broken_save)
     with pytest.raises(RunError, match="disk full; nothing was written"):
         write_result(out, case, hand_solution())
     assert os.listdir(tmp_path) == ["case.xlsx"]

@@ -12,6 +12,8 @@ inheritance chain). model.results.comparebook writes the comparison workbook.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +69,17 @@ def difference(a: Any, b: Any) -> tuple[float | None, float | None]:
         d = 0.0
     pct = d / abs(x) if x != 0 else (0.0 if d == 0 else None)
     return d, pct
+
+
+def real_difference(d: Any, pct: Any, unit: str | None) -> bool:
+    """True when a difference is worth shading: fractions by at least 0.05 points, other numbers by 0.05% or more."""
+    x = as_number(d)
+    if x is None or x == 0 or (isinstance(x, float) and math.isnan(x)):
+        return False
+    if unit == "fraction":
+        return abs(x) >= 5e-4
+    p = as_number(pct)
+    return p is None or math.isnan(p) or abs(p) >= 5e-4
 
 
 # ---------------------------------------------------------------- KPIs of one run

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from model.case.load import Case
     from model.workbook.sheets import TableNotes
 
-UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0.0##", "USD/t": "#,##0.00"}
+UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0", "USD/t": "#,##0.00"}
 
 KPI_WORDS = {
     "objective_musd": "objective (expected cost + risk term)",
@@ -121,7 +121,17 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
     rows += [("note", "marginal values", "given the chosen portfolio: FIDs fixed, integrality relaxed, LP re-solved", ""),
              ("note", "write_s", "time to build the workbook; saving it follows", "")]
     rows += [("chart", "chart", title, "") for title in drawn]
-    return rows, [UNIT_FORMATS.get(r[3]) for r in rows]
+    return rows, [_row_format(r) for r in rows]
+
+
+def _row_format(row: tuple) -> str | None:
+    """The Summary number format of a row from its unit; tonnes below 100 keep two decimals."""
+    value, unit = row[2], row[3]
+    if unit == "t" and isinstance(value, (int, float)) and abs(value) < 100 and value != 0:
+        return "#,##0.00"
+    if unit == "" and isinstance(value, int) and not isinstance(value, bool):
+        return "#,##0"
+    return UNIT_FORMATS.get(unit)
 
 
 def _unmet_rows(solution: Solution) -> list[tuple]:
