@@ -148,6 +148,9 @@ def _print_setup(ws: Worksheet) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.print_title_rows = "1:1"  # the header on every printed page
+    ws.page_margins.left = ws.page_margins.right = 0.4
 
 
 def _header(ws: Worksheet, cols: list[S.Column]) -> None:

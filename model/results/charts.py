@@ -245,6 +245,8 @@ def concern_share_chart(dash: Dashboard, dependence: pd.DataFrame, probs: dict[s
     _series(dash, chart, header, last, len(names), colours=colours, names=names, line=True,
             dashed={i for i, n in enumerate(names) if n.endswith(": limit")})
     _axes(chart, title, "share of consumption", num_format="0%")
+    chart.set_y_axis({"name": "share of consumption", "min": 0, "max": 1, "num_format": "0%",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     dash.add(chart, title)
 
 

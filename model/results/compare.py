@@ -249,7 +249,7 @@ def _wide(parts: Iterable[tuple[str, pd.DataFrame]], item: str, value: str) -> p
     ordered = [(i, r) for i in items for r in runs if (i, r) in cols]
     wide = pd.concat([cols[k] for k in ordered], axis=1, keys=[f"{i} | {r}" for i, r in ordered])
     wide.index.name = "year"
-    return wide.sort_index().reset_index()
+    return wide.sort_index().copy().reset_index()  # copy: one block, so adding the year column is cheap
 
 
 def series_tables(books: list[ResultBook], labels: list[str]) -> dict[str, pd.DataFrame]:

@@ -114,7 +114,7 @@ def _series(book: sheets.Book, name: str, df: pd.DataFrame, headline: str | None
     chart.set_x_axis({"name": "year", "label_position": "low"})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": CHART_W, "height": CHART_H})
-    ws.insert_chart(1, min(len(df.columns) + 1, 8), chart)  # beside a narrow table, over a wide one's right columns
+    ws.insert_chart(len(df) + 2, 0, chart)  # below the table: on its first printed page, however wide the table
 
 
 def _supply_headline(df: pd.DataFrame) -> str | None:

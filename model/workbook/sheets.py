@@ -134,11 +134,18 @@ def sheet_title(name: str) -> str:
     return name[:MAX_SHEET_NAME]
 
 
-def print_setup(ws, header_rows: int = 1) -> None:
-    """Landscape, fit to the page width (as many pages down as needed), the header row on every page."""
+COLUMNS_PER_PAGE = 20  # a wider table prints on more pages across, its first column repeated, still legible
+
+
+def print_setup(ws, header_rows: int = 1, columns: int = 0) -> None:
+    """Landscape, fit to the page width (as many pages down as needed), the header row on every page.
+
+    A table of more than COLUMNS_PER_PAGE columns is spread over several pages across instead, so its numbers
+    stay legible.
+    """
     ws.set_landscape()
     ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
+    ws.fit_to_pages(max(1, -(-columns // COLUMNS_PER_PAGE)), 0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
     if header_rows:
         ws.repeat_rows(0, header_rows - 1)
@@ -190,7 +197,7 @@ def _write_sheet(book: Book, ws, df: pd.DataFrame, comment: str, docs: dict[str,
     for j, width in enumerate(_widths(df)):
         ws.set_column(j, j, width)
     ws.freeze_panes(1, 0)
-    print_setup(ws)
+    print_setup(ws, columns=len(columns))
     bold = book.format(bold=True)
     for j, col in enumerate(columns):
         ws.write_string(0, j, col, bold)
