@@ -17,7 +17,7 @@ import click
 
 from model.case.schema import MAX_THREADS  # noqa: F401  (the bound of --threads, read by cli.py)
 from model.problems import EXIT_ERRORS, EXIT_UNREADABLE, Problems, RunError, UnreadableFile
-from model.run import RunInfo
+from model.run import ProgressBar, RunInfo
 from model.shipped import default_case, default_outputs
 from model.solution import STOPPED_AT_GAP, TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
 from model.workbook.outfile import check_output, file_name
@@ -376,18 +376,23 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
     for warning in case.warnings:
         click.echo(str(warning), err=True)
     target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
-    t0 = time.perf_counter()
+
+    bar: ProgressBar | None = None
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:
-        width = len(str(planned))
+        nonlocal bar
+        bar = bar or ProgressBar("sweep", planned, stream=click.get_text_stream("stderr"))
         kpi = row.get("objective_musd")
         shown = f"objective {kpi:,.3f} USD m" if isinstance(kpi, (int, float)) else row.get("reason", "")
-        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
-                   f"{shown}", err=True)
+        bar.update(finished, f"{row['variant']} {row['status']}: {shown}")
 
     n_jobs = jobs or default_jobs()
     click.echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
-    outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
+    try:
+        outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
+    finally:
+        if bar is not None:
+            bar.close()
     click.echo(sweep_text(outcome))
     click.echo(f"sweep workbook: {outcome.workbook}")
     click.echo(f"frontier chart: {outcome.chart}")
