@@ -440,8 +440,9 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, comm
 def kpi_text(cmp: Comparison, max_rows: int = 60, width: int = 100) -> str:
     """The KPI table as printed on the console, at most `width` characters wide: value per run, change in percent.
 
-    The differences in the reference run's units are in the workbook's KPIs sheet; a console line keeps the values
-    and Δ% (for fractions, the change in points), and shortens the KPI name when the runs need the room.
+    Each run's value, its difference from the first run and the change in percent (for fractions, in points);
+    when that is too wide the differences are left to the workbook's KPIs sheet, and the KPI names are shortened
+    only as far as the runs need the room.
     """
     from model.results.compare import as_number, is_missing
 
@@ -458,20 +459,37 @@ def kpi_text(cmp: Comparison, max_rows: int = 60, width: int = 100) -> str:
         return f"{x:,.2f}" if abs(x) >= 0.01 else f"{x:.2g}"
 
     base = cmp.labels[0]
-    value_cols = list(cmp.labels)
-    lines = [["kpi", *value_cols, *[f"{lab} Δ%" for lab in cmp.labels[1:]]]]
+    others = cmp.labels[1:]
+    rows = []
     for _, r in cmp.kpis.head(max_rows).iterrows():
         unit = r["unit"] or ""
-        name = f"{r['group']}: {r['item']}" + (f" ({unit})" if unit and unit != "fraction" else "")
-        pcts = []
-        for lab in cmp.labels[1:]:
+        group = {"outcome": "", "kpi": "", "objective breakdown": "cost: "}.get(r["group"], f"{r['group']}: ")
+        name = f"{group}{r['item']}" + (f" ({unit})" if unit and unit != "fraction" else "")
+        diffs, pcts = [], []
+        for lab in others:
+            d = r.get(f"{lab} − {base}")
             if unit == "fraction":
-                d = as_number(r.get(f"{lab} − {base}"))
-                pcts.append("" if d is None or math.isnan(d) else f"{d * 100:+.2f} pt")
+                x = as_number(d) if not isinstance(d, str) else None
+                diffs.append(show(d, unit))
+                pcts.append("" if x is None or math.isnan(x) else f"{x * 100:+.2f} pt")
             else:
+                diffs.append(show(d, unit) if not isinstance(d, str) else "")
                 pcts.append(show(r.get(f"{lab} Δ%"), unit, True))
-        lines.append([name, *[show(r[c], unit) for c in value_cols], *pcts])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+        rows.append((name, [show(r[c], unit) for c in cmp.labels], diffs, pcts))
+
+    def table(with_diffs: bool) -> list[list[str]]:
+        head = ["kpi", *cmp.labels, *([f"{lab} − {base}" for lab in others] if with_diffs else []),
+                *[f"{lab} Δ%" for lab in others]]
+        return [head, *[[n, *v, *(d if with_diffs else []), *p] for n, v, d, p in rows]]
+
+    def widths_of(lines: list[list[str]]) -> list[int]:
+        return [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+
+    lines = table(True)
+    widths = widths_of(lines)
+    if sum(widths[1:]) + 2 * (len(widths) - 1) + 30 > width:  # too wide with the differences: keep values and Δ%
+        lines = table(False)
+        widths = widths_of(lines)
     room = width - sum(widths[1:]) - 2 * (len(widths) - 1)
     widths[0] = max(16, min(widths[0], room))
     text = []

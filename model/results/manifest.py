@@ -27,7 +27,12 @@ UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,#
 KPI_WORDS = {
     "objective_musd": "objective (expected cost + risk term)",
     "expected_cost_musd": "expected cost",
-    "public_spend_musd": "public spend (aid and acquisitions, budget cost)",
+    "cvar_term_musd": "risk term (CVaR part of the objective)",
+    "public_spend_musd": "public spend (aid and acquisitions)",
+    "public_cost_musd": "public cost (budget use: each fund's cost factor times its spend)",
+    "expected_shortfall_cost_musd": "expected shortfall cost",
+    "worst_scenario_cost_musd": "cost of the worst scenario",
+    "expected_projects_funded": "projects funded, expected over scenarios",
     "expected_shortfall_t": "expected shortfall",
     "projects_funded": "projects funded",
     "stockpile_acquired_t": "stockpile acquired",
