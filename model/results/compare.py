@@ -13,7 +13,6 @@ inheritance chain). model.results.comparebook writes the comparison workbook.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any

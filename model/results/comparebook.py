@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from model import __version__
 from model.results.compare import Comparison, is_yes, project_differs, real_difference
 from model.workbook import sheets

@@ -27,7 +27,7 @@ written as Parquet files beside the workbook, for analysts.
 
 from __future__ import annotations
 
-import contextlib
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -153,7 +153,7 @@ def _parquet(frames: dict[str, pd.DataFrame], out: Path) -> dict[str, Path]:
             clean = df.copy()
             for c in clean.columns:
                 if clean[c].dtype == object:
-                    clean[c] = clean[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+                    clean[c] = clean[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
             atomic_write(path, lambda tmp, d=clean: d.to_parquet(tmp, index=False))
             written[t.name] = path
     return written
