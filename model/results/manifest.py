@@ -167,6 +167,7 @@ def manifest_rows(case: Case, solution: Solution, run: RunInfo, notes: TableNote
         ("pyomo_version", _version("pyomo")),
         ("highspy_version", _version("highspy")),
         ("openpyxl_version", _version("openpyxl")),
+        ("xlsxwriter_version", _version("xlsxwriter")),
         ("platform", platform.platform()),
         ("case_name", case.name),
         ("case_path", top),
