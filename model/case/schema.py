@@ -51,6 +51,8 @@ class Column:
     max: float | None = None
     min_open: bool = False  # value must be strictly greater than min
     max_open: bool = False  # value must be strictly less than max
+    max_why: str = ""  # why values above max are refused, said in the message
+    hint: str = ""  # what a value means, in the planner's words, leading the expected text ("a fraction such as 0.05")
 
     def expected(self) -> str:
         """What a valid value looks like, in a planner's words."""
@@ -109,6 +111,21 @@ DECISION_MODES = ("adaptive", "now")
 
 C = Column
 
+# The largest magnitudes the solver handles reliably: HiGHS's tolerances (about 1e-7 relative, 1e-6 absolute)
+# cannot separate a tonne or a dollar from rounding error beyond them. Each is said where it is refused.
+MAX_TONNES = 1e9
+MAX_MUSD = 1e7
+MAX_USD_PER_T = 1e10
+WHY_TONNES = "the largest quantity minplan accepts: above 1e9 t the solver's tolerances no longer separate a tonne from rounding error"
+WHY_MUSD = ("the largest amount minplan accepts: above USD 1e7 m (10 trillion) the solver's tolerances no longer separate "
+            "one plan's cost from another's")
+WHY_USD_PER_T = ("the largest price minplan accepts: above 1e10 USD/t one tonne's cost swamps every other cost and the "
+                 "solver's tolerances no longer separate one plan from another")
+TONNES = {"max": MAX_TONNES, "max_why": WHY_TONNES}
+MUSD = {"max": MAX_MUSD, "max_why": WHY_MUSD}
+USD_PER_T = {"max": MAX_USD_PER_T, "max_why": WHY_USD_PER_T}
+MAX_SEED = 2**31 - 1  # HiGHS's random_seed is a 32-bit signed integer
+
 # HiGHS aborts the whole process when asked for absurdly many threads (100,000 crashed it; 10,000 did not).
 MAX_THREADS = 1024
 
@@ -122,10 +139,12 @@ SETTINGS_KEYS: tuple[Column, ...] = (
     C("mcpf", NUMBER, "Marginal cost of public funds: deadweight cost per USD of public money.", default=0.2, unit="fraction", min=0),
     C("risk_weight", NUMBER, "Weight of the CVaR term in the objective (0 = risk-neutral).", default=0.0, min=0),
     C("cvar_alpha", NUMBER, "CVaR confidence level.", default=0.9, min=0, max=1, max_open=True),
-    C("mip_rel_gap", NUMBER, "Relative MIP gap at which HiGHS stops.", default=1e-4, min=0),
+    C("mip_rel_gap", NUMBER, "Relative MIP gap at which HiGHS stops: 0.01 stops within 1% of the best possible plan.",
+      default=1e-4, min=0, max=0.5, max_why="the largest gap minplan accepts: the gap is a fraction, not a percentage", hint="a fraction such as 0.05 for 5%"),
     C("time_limit_s", NUMBER, "Solver time limit in seconds (blank = none).", unit="s", min=0, min_open=True),
     C("threads", INTEGER, "Solver threads (blank = HiGHS's default).", min=1, max=MAX_THREADS),
-    C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0),
+    C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0, max=MAX_SEED,
+      max_why="the largest seed HiGHS takes (2^31 - 1)"),
     C("decisions", ENUM, "adaptive: decisions may differ between branches of the scenario tree (decide now, and what to"
       " do if a ban begins); now: everything is fixed before anything is known.", default="adaptive",
       choices=DECISION_MODES),
@@ -166,9 +185,9 @@ SHEETS: tuple[Sheet, ...] = (
             C("material", TEXT, "Material identifier.", required=True),
             C("name", TEXT, "Display name."),
             C("stage", ENUM, "Value-chain stage (orders reports).", required=True, choices=STAGES),
-            C("price_usd_per_t", NUMBER, "Reference world price.", required=True, unit="USD/t", min=0),
-            C("shortfall_penalty_usd_per_t", NUMBER, "Cost of one tonne of unmet member demand.", required=True, unit="USD/t", min=0),
-            C("holding_cost_usd_per_t_yr", NUMBER, "Cost of holding one tonne in a stockpile for a year.", default=0.0, unit="USD/t/yr", min=0),
+            C("price_usd_per_t", NUMBER, "Reference world price.", required=True, unit="USD/t", min=0, **USD_PER_T),
+            C("shortfall_penalty_usd_per_t", NUMBER, "Cost of one tonne of unmet member demand.", required=True, unit="USD/t", min=0, **USD_PER_T),
+            C("holding_cost_usd_per_t_yr", NUMBER, "Cost of holding one tonne in a stockpile for a year.", default=0.0, unit="USD/t/yr", min=0, **USD_PER_T),
         ),
         "Materials on the value chains.",
         required=True,
@@ -181,7 +200,7 @@ SHEETS: tuple[Sheet, ...] = (
             C("region", TEXT, "Member region that consumes.", required=True, ref="Regions"),
             C("material", TEXT, "Material demanded.", required=True, ref="Materials"),
             C("year", YEAR, "Year.", required=True, unit="year"),
-            C("demand_t", NUMBER, "Demand.", required=True, unit="t", min=0),
+            C("demand_t", NUMBER, "Demand.", required=True, unit="t", min=0, **TONNES),
         ),
         "Member demand by material and year.",
         required=True,
@@ -195,10 +214,10 @@ SHEETS: tuple[Sheet, ...] = (
             C("region", TEXT, "Where the project stands.", required=True, ref="Regions"),
             C("status", ENUM, "candidate (may be financed), committed (goes ahead) or existing.", required=True, choices=STATUSES),
             C("output", TEXT, "Main output material.", required=True, ref="Materials"),
-            C("capacity_tpy", NUMBER, "Full output capacity.", required=True, unit="t/yr", min=0),
-            C("capex_musd", NUMBER, "Capital cost (required for candidate and committed).", unit="USD m", min=0),
-            C("fixed_opex_musd_per_yr", NUMBER, "Fixed operating cost per year online.", default=0.0, unit="USD m/yr", min=0),
-            C("var_cost_usd_per_t", NUMBER, "Variable cost per tonne of output.", default=0.0, unit="USD/t", min=0),
+            C("capacity_tpy", NUMBER, "Full output capacity.", required=True, unit="t/yr", min=0, **TONNES),
+            C("capex_musd", NUMBER, "Capital cost (required for candidate and committed).", unit="USD m", min=0, **MUSD),
+            C("fixed_opex_musd_per_yr", NUMBER, "Fixed operating cost per year online.", default=0.0, unit="USD m/yr", min=0, **MUSD),
+            C("var_cost_usd_per_t", NUMBER, "Variable cost per tonne of output.", default=0.0, unit="USD/t", min=0, **USD_PER_T),
             C("lead_time_yr", INTEGER, "Years from FID to first output (required for candidate and committed).", unit="yr", min=0),
             C("ramp_yr", INTEGER, "Years to ramp to full capacity (0 = full in first year).", default=0, unit="yr", min=0),
             C("earliest_fid_year", YEAR, "Earliest FID year (blank = start_year).", unit="year"),
@@ -243,7 +262,7 @@ SHEETS: tuple[Sheet, ...] = (
             C("owner", TEXT, "Member region that owns the fund.", required=True, ref="Regions"),
             C("instrument", ENUM, "grant, loan, equity (support projects) or stockpile (pays acquisitions).", required=True, choices=INSTRUMENTS),
             C("budget_cost_per_musd", NUMBER, "Budget cost of one USD m of support (grant 1; required for loan, equity, stockpile).", unit="fraction", min=0),
-            C("max_per_project_musd", NUMBER, "Largest support to one project (blank = no cap).", unit="USD m", min=0),
+            C("max_per_project_musd", NUMBER, "Largest support to one project (blank = no cap).", unit="USD m", min=0, **MUSD),
             C("eligible_regions", LIST, "Regions the fund may support: blank = any, 'domestic', 'abroad', or a comma list."),
             C("carryover", YN, "Y if unspent budget carries to the next year.", default=False),
         ),
@@ -256,7 +275,7 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("fund", TEXT, "Fund.", required=True, ref="Funds"),
             C("year", YEAR, "Year.", required=True, unit="year"),
-            C("budget_musd", NUMBER, "Budget available in the year (a year with no row has 0).", required=True, unit="USD m", min=0),
+            C("budget_musd", NUMBER, "Budget available in the year (a year with no row has 0).", required=True, unit="USD m", min=0, **MUSD),
         ),
         "Yearly budget of each fund.",
     ),
@@ -267,8 +286,8 @@ SHEETS: tuple[Sheet, ...] = (
             C("origin", TEXT, "Region that offers the material.", required=True, ref="Regions"),
             C("material", TEXT, "Material offered.", required=True, ref="Materials"),
             C("year", YEAR, "Year.", required=True, unit="year"),
-            C("max_t", NUMBER, "Most that can be bought.", required=True, unit="t", min=0),
-            C("price_usd_per_t", NUMBER, "Price at origin.", required=True, unit="USD/t", min=0),
+            C("max_t", NUMBER, "Most that can be bought.", required=True, unit="t", min=0, **TONNES),
+            C("price_usd_per_t", NUMBER, "Price at origin.", required=True, unit="USD/t", min=0, **USD_PER_T),
         ),
         "External supply offers by origin, material and year.",
     ),
@@ -279,7 +298,7 @@ SHEETS: tuple[Sheet, ...] = (
             C("origin", TEXT, "Origin region or *.", required=True, ref="Regions", ref_extra=("*",)),
             C("destination", TEXT, "Destination region or *.", required=True, ref="Regions", ref_extra=("*",)),
             C("material", TEXT, "Material (blank = all).", ref="Materials"),
-            C("transport_usd_per_t", NUMBER, "Transport cost.", default=0.0, unit="USD/t", min=0),
+            C("transport_usd_per_t", NUMBER, "Transport cost.", default=0.0, unit="USD/t", min=0, **USD_PER_T),
             C("tariff_pct", NUMBER, "Ad-valorem tariff on the reference price.", default=0.0, unit="%", min=0),
             C("allowed", YN, "N forbids the route.", default=True),
         ),
@@ -293,15 +312,15 @@ SHEETS: tuple[Sheet, ...] = (
             C("owner", TEXT, "Member that owns it, or 'joint' (reported only).", required=True, ref="Regions", ref_extra=("joint",)),
             C("location", TEXT, "Member region where it is held and released.", required=True, ref="Regions"),
             C("material", TEXT, "Material held.", required=True, ref="Materials"),
-            C("initial_t", NUMBER, "Inventory at the start.", default=0.0, unit="t", min=0),
+            C("initial_t", NUMBER, "Inventory at the start.", default=0.0, unit="t", min=0, **TONNES),
             C("initial_origin", TEXT, "Region where the initial holding was made (blank = made in the coalition).",
               ref="Regions"),
-            C("capacity_t", NUMBER, "Largest inventory (blank = no limit).", unit="t", min=0),
+            C("capacity_t", NUMBER, "Largest inventory (blank = no limit).", unit="t", min=0, **TONNES),
             C("purchase_premium_pct", NUMBER, "Premium paid over the reference price when buying.", default=0.0, unit="%", min=0),
             C("fund", TEXT, "Stockpile fund that pays acquisitions (blank = paid outside the modelled budgets).", ref="Funds"),
             C("buy_until_year", YEAR, "Last year acquisitions are allowed (blank = end).", unit="year"),
-            C("max_purchase_tpy", NUMBER, "Largest purchase per year (blank = no limit).", unit="t/yr", min=0),
-            C("max_release_tpy", NUMBER, "Largest release per year (blank = no limit).", unit="t/yr", min=0),
+            C("max_purchase_tpy", NUMBER, "Largest purchase per year (blank = no limit).", unit="t/yr", min=0, **TONNES),
+            C("max_release_tpy", NUMBER, "Largest release per year (blank = no limit).", unit="t/yr", min=0, **TONNES),
             C("release_only_in_disruption", YN, "Y: release only when a disruption touches the material.", default=True),
         ),
         "Strategic stockpiles.",
@@ -355,7 +374,7 @@ SHEETS: tuple[Sheet, ...] = (
             C("up_to_share", NUMBER, "Cumulative share of demand this step reaches.", required=True, min=0, min_open=True,
               max=1),
             C("penalty_usd_per_t", NUMBER, "Cost of one tonne short in this step (thrifting and substitution first, lost"
-              " output last).", required=True, unit="USD/t", min=0),
+              " output last).", required=True, unit="USD/t", min=0, **USD_PER_T),
         ),
         "Shortfall cost curves: steps of unmet demand at rising cost per tonne.",
         row_word="step",
