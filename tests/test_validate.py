@@ -17,6 +17,7 @@ from model.case import schema as S
 from model.case.cells import expected_text, parse_value
 from model.case.load import check_case
 from model.problems import UnreadableFile
+from tests.conftest import run_cli
 
 BROKEN_DIR = OUT
 
@@ -350,8 +351,8 @@ def test_numbers_typed_as_plain_text_are_read(raw, value):
 
 
 @pytest.mark.parametrize(("raw", "why"), [
-    ("1,000", "is text with a comma, which means 1000 in some locales and 1 in others: type 1000 (or 1) as a number, "
-              "digits only, a point for decimals"),
+    ("1,000", ("is text with a comma, which means 1000 in some locales and 1 in others: type 1000 (or 1) as a number, "
+              "digits only, a point for decimals")),
     ("12,500.5", "is text with a thousands separator: type it as 12500.5, digits only, a point for decimals"),
     ("1 000 000", "is text with a thousands separator: type it as 1000000, digits only, a point for decimals"),
     ("1,5", "is text with a decimal comma: type it as 1.5, with a point for decimals"),
@@ -367,8 +368,8 @@ def test_numbers_typed_as_plain_text_are_read(raw, value):
     ("nan", "is not a finite number"),
     (1e300, "is too large to be meant (more than 1e+15 in size)"),
     (-0.5, "is negative"),
-    (2e7, "is above 1e7, the largest amount minplan accepts: above USD 1e7 m (10 trillion) the solver's tolerances no "
-          "longer separate one plan's cost from another's"),
+    (2e7, ("is above 1e7, the largest amount minplan accepts: above USD 1e7 m (10 trillion) the solver's tolerances no "
+          "longer separate one plan's cost from another's")),
     ("#DIV/0!", "shows an Excel error instead of a value: correct the formula that produces it"),
 ])
 def test_bad_numbers_are_refused_in_plain_words(raw, why):
@@ -450,3 +451,112 @@ def test_no_message_uses_python_type_names():
 
 def test_fixture_files_are_small():
     assert all(p.stat().st_size < 20_000 for p in Path(BROKEN_DIR).iterdir())
+
+
+# ---------------------------------------------------------------- v2 rules and what a planner types, case by case
+
+
+def _messages(problems, severity: str = "errors") -> list[str]:
+    return [str(p).split(": ", 2)[2] for p in getattr(problems, severity)]
+
+
+def _good(**changes):
+    from fixtures.make_broken import good_case
+
+    sheets = good_case()
+    for sheet, rows in changes.items():
+        sheets[sheet] = rows
+    return sheets
+
+
+def test_initial_origin_may_name_a_maker_or_a_member(make_case):
+    """CN offers magnet (a Supply row), EU is a member (coalition-made): both are fine; AU makes none."""
+    from fixtures.make_broken import good_settings
+
+    for origin, errors in (("CN", []), ("EU", []), (None, []), ("AU", ["Stockpiles!F2"])):
+        sheets = _good()
+        sheets["Stockpiles"][0]["initial_origin"] = origin
+        _, problems = check_case(make_case(good_settings(), **sheets))
+        assert [p.where for p in problems.errors] == errors, origin
+
+
+def test_a_region_named_star_is_reserved(make_case):
+    from conftest import minimal_sheets
+
+    sheets = minimal_sheets()
+    sheets["Regions"].append({"region": "*", "bloc": "partner", "member": "N"})
+    _, problems = check_case(make_case(**sheets))
+    assert _messages(problems) == [("Regions!A3: '*' is a reserved word and cannot name a region: * means every region "
+                                   "in Routes, Disruptions and Policies (found '*'; expected another identifier, such as "
+                                   "a country code)")]
+
+
+def test_a_name_typed_where_a_code_belongs_suggests_the_code(make_case):
+    """Projects region 'China' (CN's name on Regions) and a Cyrillic 'СN' both point at CN."""
+    from fixtures.make_broken import good_settings
+
+    sheets = _good()
+    sheets["Projects"][3]["region"] = "China"
+    sheets["Supply"][1]["origin"] = "\u0421N"
+    _, problems = check_case(make_case(good_settings(), **sheets))
+    assert _messages(problems) == [
+        ("Projects!B5: unknown region; did you mean 'CN'? China is CN's name on the Regions sheet (found 'China'; "
+        "expected a region listed on the Regions sheet)"),
+        ("Supply!A3: unknown region: did you mean 'CN'? '\u0421N' holds \u0421 (CYRILLIC CAPITAL LETTER ES, U+0421) "
+        "(found '\u0421N'; expected a region listed on the Regions sheet)"),
+    ]
+
+
+def test_origin_block_needs_one_non_member_origin(make_case):
+    from fixtures.make_broken import good_settings
+
+    sheets = _good()
+    sheets["Disruptions"].append({"scenario": "*", "kind": "origin_block", "target": "*>US", "start_year": 2028})
+    sheets["Disruptions"].append({"scenario": "ban", "kind": "origin_block", "target": "CN>EU", "start_year": 2028})
+    _, problems = check_case(make_case(good_settings(), **sheets))
+    assert _messages(problems) == [("Disruptions!C4: origin_block needs the one region where the tonnes are made, not * "
+                                   "(found '*>US'; expected a non-member region before the >, such as CN>*)")]
+
+
+def test_each_members_cost_curve_is_checked_on_its_own(make_case):
+    """EU's own curve falls (its second step is cheaper); US's rises; the blank-region curve is fine."""
+    from fixtures.make_broken import good_settings
+
+    sheets = _good()
+    sheets["ShortfallCosts"] += [
+        {"material": "magnet", "region": "US", "up_to_share": 0.5, "penalty_usd_per_t": 10000},
+        {"material": "magnet", "region": "US", "up_to_share": 1, "penalty_usd_per_t": 20000},
+        {"material": "magnet", "region": "EU", "up_to_share": 0.5, "penalty_usd_per_t": 30000},
+        {"material": "magnet", "region": "EU", "up_to_share": 1, "penalty_usd_per_t": 20000},
+    ]
+    _, problems = check_case(make_case(good_settings(), **sheets))
+    assert [p.where for p in problems.errors] == ["ShortfallCosts!D7"]
+    assert "the shortfall cost of magnet in EU falls from one step to the next" in problems.errors[0].message
+
+
+def test_a_cycle_through_a_non_member_is_no_warning(make_case):
+    """AU (not a member) makes ore from oxide: processing there gives AU's origin, which the cycle cannot wash."""
+    from fixtures.make_broken import good_settings
+
+    sheets = _good()
+    sheets["Projects"].append({"project": "au_back", "region": "AU", "status": "existing", "output": "ore",
+                               "capacity_tpy": 10})
+    sheets["Recipes"].append({"project": "au_back", "material": "oxide", "role": "input", "t_per_t": 2})
+    _, problems = check_case(make_case(good_settings(), **sheets))
+    assert problems.items == []
+
+
+def test_the_cli_shows_control_characters_escaped_and_exits_1():
+    """A region holding _x001B_[2J (decoded to ESC by the reader) is an error at its cell; nothing raw reaches the terminal."""
+    res = run_cli("validate", BROKEN_DIR / "control_character_in_identifier.xlsx")
+    assert res.returncode == 1
+    assert "\x1b" not in res.stdout + res.stderr
+    assert f"error: control_character_in_identifier.xlsx: {ERRORS['control_character_in_identifier']}" in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("name", ["renamed_header", "mip_gap_as_percent", "thousands_separator_text", "capacity_too_large"])
+def test_the_cli_prints_the_pinned_error_first(name):
+    res = run_cli("validate", BROKEN_DIR / f"{name}.xlsx")
+    assert res.returncode == 1
+    lines = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith(("error:", "warning:"))]
+    assert lines[0] == f"error: {name}.xlsx: {ERRORS[name]}"

@@ -53,6 +53,7 @@ class Column:
     max_open: bool = False  # value must be strictly less than max
     max_why: str = ""  # why values above max are refused, said in the message
     hint: str = ""  # what a value means, in the planner's words, leading the expected text ("a fraction such as 0.05")
+    meanings: tuple[tuple[str, str], ...] = ()  # for words: what each allowed word means, shown where it is typed
 
     def expected(self) -> str:
         """What a valid value looks like, in a planner's words."""
@@ -109,6 +110,57 @@ DISRUPTION_KINDS = ("supply_cut", "price_shock", "demand_shock", "project_delay"
                     "origin_block")
 DECISION_MODES = ("adaptive", "now")
 
+# What each allowed word means: shown in the template's header comments and Overview, and in docs/schema.md.
+BLOC_MEANINGS = (
+    ("ally", "a government aligned with the coalition (a member when member = Y)"),
+    ("partner", "a trading partner that is neither an ally nor of concern"),
+    ("concern", ("a region whose supply the coalition wants to rely on less: max_concern_share counts its tonnes; "
+                "never a member")),
+)
+STAGE_MEANINGS = (
+    ("ore", "mined ore or concentrate"), ("oxide", "refined or separated oxide, carbonate or salt"), ("metal", "metal"),
+    ("alloy", "alloy"), ("magnet", "magnets"), ("product", "a finished product"),
+    ("byproduct", "recovered from another material's processing, such as gallium from alumina"),
+)
+STATUS_MEANINGS = (
+    ("candidate", "may be financed: minplan decides whether and when its FID is taken"),
+    ("committed", "goes ahead at its fid_year whatever happens; costed when fid_year is start_year or later, sunk before"),
+    ("existing", "already operating, until retire_year; its costs are sunk"),
+)
+ROLE_MEANINGS = (
+    ("input", "consumed: t_per_t tonnes per tonne of the project's output"),
+    ("byproduct", "co-produced: t_per_t tonnes per tonne of the project's output"),
+)
+RELATION_MEANINGS = (
+    ("requires", "this project's FID needs the other's FID at least lag_yr years earlier"),
+    ("excludes", "not both projects"),
+)
+INSTRUMENT_MEANINGS = (
+    ("grant", "pays part of a project's capex; each USD m costs the budget budget_cost_per_musd (1 by default)"),
+    ("loan", "lends for capex; each USD m costs the budget the credit subsidy rate"),
+    ("equity", "takes a stake; each USD m costs the budget the expected loss share"),
+    ("stockpile", "pays stockpile acquisitions; budget_cost_per_musd is the share paid from public money"),
+)
+KIND_MEANINGS = (
+    ("supply_cut", ("cuts the target origin's Supply offers by magnitude, the fraction cut from 0 to 1 (blank = 1, all "
+                   "of it); target an origin region or * for every origin")),
+    ("price_shock", ("multiplies the target origin's Supply prices by magnitude, above 0 (2 = double); target an origin "
+                    "region, or * for every origin, which also scales the world price that values tariffs and purchases")),
+    ("demand_shock", ("multiplies the target member's demand by magnitude, 0 or more (1.2 = 20% more, 0 = none); target "
+                     "a member or * for every member")),
+    ("project_delay", "an FID of the target project taken in the row's years comes online magnitude whole years later"),
+    ("project_fail", "the target project produces nothing in the row's years; leave magnitude blank"),
+    ("route_block", ("no shipment on the leg origin>destination (target such as CN>US; either side may be *); leave "
+                    "magnitude blank")),
+    ("origin_block", ("no tonne made in the origin reaches the destination by any leg, re-exports included (target such "
+                     "as CN>* or CN>US: a non-member origin, then a member or * for every member); leave magnitude blank")),
+)
+DECISION_MEANINGS = (
+    ("adaptive", ("decisions may differ between branches of the scenario tree: what to do now, and what to do if a "
+                 "disruption begins")),
+    ("now", "every decision is fixed before anything is known"),
+)
+
 C = Column
 
 # The largest magnitudes the solver handles reliably: HiGHS's tolerances (about 1e-7 relative, 1e-6 absolute)
@@ -145,9 +197,8 @@ SETTINGS_KEYS: tuple[Column, ...] = (
     C("threads", INTEGER, "Solver threads (blank = HiGHS's default).", min=1, max=MAX_THREADS),
     C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0, max=MAX_SEED,
       max_why="the largest seed HiGHS takes (2^31 - 1)"),
-    C("decisions", ENUM, "adaptive: decisions may differ between branches of the scenario tree (decide now, and what to"
-      " do if a ban begins); now: everything is fixed before anything is known.", default="adaptive",
-      choices=DECISION_MODES),
+    C("decisions", ENUM, "How decisions follow the scenario tree (a scenario is known once its disruptions act).",
+      default="adaptive", choices=DECISION_MODES, meanings=DECISION_MEANINGS),
     C("max_nodes", INTEGER, "Largest scenario tree (nodes over all years) the case may build.", default=2000, min=1),
     C("fid_step_yr", INTEGER, "FIDs only every this many years from start_year (1 = every year).", default=1, unit="yr",
       min=1),
@@ -171,7 +222,7 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("region", TEXT, "Region identifier (case-sensitive).", required=True),
             C("name", TEXT, "Display name."),
-            C("bloc", ENUM, "Political bloc.", required=True, choices=BLOCS),
+            C("bloc", ENUM, "Political bloc.", required=True, choices=BLOCS, meanings=BLOC_MEANINGS),
             C("member", YN, "Y if part of the planning coalition (has demand, funds, stockpiles).", required=True),
         ),
         "Countries and groupings: members of the coalition and other regions.",
@@ -184,7 +235,8 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("material", TEXT, "Material identifier.", required=True),
             C("name", TEXT, "Display name."),
-            C("stage", ENUM, "Value-chain stage (orders reports).", required=True, choices=STAGES),
+            C("stage", ENUM, "Value-chain stage (orders reports and charts only).", required=True, choices=STAGES,
+              meanings=STAGE_MEANINGS),
             C("price_usd_per_t", NUMBER, "Reference world price.", required=True, unit="USD/t", min=0, **USD_PER_T),
             C("shortfall_penalty_usd_per_t", NUMBER, "Cost of one tonne of unmet member demand.", required=True, unit="USD/t", min=0, **USD_PER_T),
             C("holding_cost_usd_per_t_yr", NUMBER, "Cost of holding one tonne in a stockpile for a year.", default=0.0, unit="USD/t/yr", min=0, **USD_PER_T),
@@ -212,7 +264,8 @@ SHEETS: tuple[Sheet, ...] = (
             C("project", TEXT, "Project identifier.", required=True),
             C("name", TEXT, "Display name."),
             C("region", TEXT, "Where the project stands.", required=True, ref="Regions"),
-            C("status", ENUM, "candidate (may be financed), committed (goes ahead) or existing.", required=True, choices=STATUSES),
+            C("status", ENUM, "Whether minplan decides on the project.", required=True, choices=STATUSES,
+              meanings=STATUS_MEANINGS),
             C("output", TEXT, "Main output material.", required=True, ref="Materials"),
             C("capacity_tpy", NUMBER, "Full output capacity.", required=True, unit="t/yr", min=0, **TONNES),
             C("capex_musd", NUMBER, "Capital cost (required for candidate and committed).", unit="USD m", min=0, **MUSD),
@@ -238,7 +291,7 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("project", TEXT, "Project.", required=True, ref="Projects"),
             C("material", TEXT, "Material consumed or co-produced.", required=True, ref="Materials"),
-            C("role", ENUM, "input (consumed) or byproduct (co-produced).", required=True, choices=ROLES),
+            C("role", ENUM, "What the material is to the project.", required=True, choices=ROLES, meanings=ROLE_MEANINGS),
             C("t_per_t", NUMBER, "Tonnes per tonne of the project's output.", required=True, unit="t/t", min=0),
         ),
         "Inputs and by-products per tonne of each project's output.",
@@ -248,7 +301,8 @@ SHEETS: tuple[Sheet, ...] = (
         ("project", "relation", "other"),
         (
             C("project", TEXT, "Project the rule applies to.", required=True, ref="Projects"),
-            C("relation", ENUM, "requires (needs the other's FID first) or excludes (not both).", required=True, choices=RELATIONS),
+            C("relation", ENUM, "The rule between the two projects.", required=True, choices=RELATIONS,
+              meanings=RELATION_MEANINGS),
             C("other", TEXT, "The other project.", required=True, ref="Projects"),
             C("lag_yr", INTEGER, "Years from the other's FID to this one's, at least.", default=0, unit="yr", min=0),
         ),
@@ -260,7 +314,8 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("fund", TEXT, "Fund identifier.", required=True),
             C("owner", TEXT, "Member region that owns the fund.", required=True, ref="Regions"),
-            C("instrument", ENUM, "grant, loan, equity (support projects) or stockpile (pays acquisitions).", required=True, choices=INSTRUMENTS),
+            C("instrument", ENUM, "grant, loan, equity (support projects) or stockpile (pays acquisitions).", required=True,
+              choices=INSTRUMENTS, meanings=INSTRUMENT_MEANINGS),
             C("budget_cost_per_musd", NUMBER, "Budget cost of one USD m of support (grant 1; required for loan, equity, stockpile).", unit="fraction", min=0),
             C("max_per_project_musd", NUMBER, "Largest support to one project (blank = no cap).", unit="USD m", min=0, **MUSD),
             C("eligible_regions", LIST, "Regions the fund may support: blank = any, 'domestic', 'abroad', or a comma list."),
@@ -343,12 +398,18 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("scenario", TEXT, "Scenario in which the row acts; * = every scenario.", required=True, ref="Scenarios",
               ref_extra=("*",)),
-            C("kind", ENUM, "What happens.", required=True, choices=DISRUPTION_KINDS),
-            C("target", TEXT, "Origin or member region, project, or 'o>d' for route_block and origin_block; * = any.", required=True),
+            C("kind", ENUM, "What happens.", required=True, choices=DISRUPTION_KINDS, meanings=KIND_MEANINGS),
+            C("target", TEXT, "What the row acts on, by kind: supply_cut and price_shock an origin region or * (every origin); "
+              "demand_shock a member or * (every member); project_delay and project_fail a project; route_block "
+              "origin>destination, either side may be * (CN>US, CN>*); origin_block a non-member origin>a member or * "
+              "(CN>*).", required=True),
             C("material", TEXT, "Material touched (blank = all).", ref="Materials"),
             C("start_year", YEAR, "First year it acts.", required=True, unit="year"),
             C("end_year", YEAR, "Last year it acts (blank = horizon end).", unit="year"),
-            C("magnitude", NUMBER, "Cut fraction, price or demand multiplier, or delay in years (see docs).", min=0),
+            C("magnitude", NUMBER, "How strong it is, by kind: supply_cut the fraction cut, 0 to 1 (blank = 1, all of it); "
+              "price_shock the price multiplier, above 0 (2 = double); demand_shock the demand multiplier, 0 or more "
+              "(1.2 = 20% more); project_delay the delay in whole years; project_fail, route_block and origin_block "
+              "take none (leave blank).", min=0),
         ),
         "Disruptions in each scenario: export bans, price shocks, delays, failures, blocked routes.",
     ),
@@ -382,6 +443,8 @@ SHEETS: tuple[Sheet, ...] = (
 )
 
 SHEET = {s.name: s for s in SHEETS}
+assert all(tuple(w for w, _ in c.meanings) == c.choices for sh in SHEETS for c in (*sh.columns, *SETTINGS_KEYS)
+           if c.meanings), "every allowed word has its meaning, in order"
 SETTING = {k.name: k for k in SETTINGS_KEYS}
 
 
@@ -416,5 +479,6 @@ def schema_markdown() -> str:
             kind = "one of " + " / ".join(c.choices) if c.kind == ENUM and sheet.name != "Settings" else KIND_WORDS[c.kind]
             default = "" if c.default is None else ("Y" if c.default is True else "N" if c.default is False else str(c.default))
             name = f"key `{c.name}`" if sheet.name == "Settings" else f"`{c.name}`"
-            lines.append(f"| {sheet.name} | {name} | {'yes' if c.required else ''} | {kind} | {c.unit} | {default} | {c.doc} |")
+            doc = c.doc + "".join(f" `{w}`: {m}." for w, m in c.meanings)
+            lines.append(f"| {sheet.name} | {name} | {'yes' if c.required else ''} | {kind} | {c.unit} | {default} | {doc} |")
     return "\n".join(lines)
