@@ -4,7 +4,7 @@ Cell-level checks (types, ranges, allowed words) and duplicate keys within a
 file happen while reading, from the schema. Here are the checks that need
 more than one cell: required sheets and columns, the horizon, references and
 look-alike identifiers. The rules DESIGN.md states between columns and sheets
-are in `rules`, the data-feasibility checks in `feasibility`.
+are in `rules` and `origin_rules`, the data-feasibility checks in `feasibility`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from model.case import schema as S
 from model.case.cells import escaped, expected_text, skeleton, unusual
 from model.case.feasibility import feasibility
+from model.case.origin_rules import origin_rules
 from model.case.reader import MergedCase
 from model.case.rules import Ctx, bad, err, rules, warn
 from model.problems import Problems
@@ -36,6 +37,7 @@ def validate(case: MergedCase, problems: Problems) -> None:
     _references(case, problems, ctx)
     _lookalikes(case, problems)
     rules(ctx, problems)
+    origin_rules(ctx, problems)
     feasibility(ctx, problems)
 
 
