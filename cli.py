@@ -107,16 +107,21 @@ def new(path: Path, force: bool) -> None:
               help="Time limit of the run in seconds: the main solve and every EVPI/VSS solve together.")
 @click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), help="Solver threads.")
 @click.option("--seed", type=click.IntRange(min=0), help="Solver random seed.")
-@click.option("--no-kpis", is_flag=True, help="Skip the EVPI, VSS and value-of-adapting solves (stochastic cases).")
+@click.option("--no-kpis", is_flag=True, help="Skip the EVPI, VSS and value-of-adapting solves.")
+@click.option("--engine", type=click.Choice(["ef", "ph"]), default="ef", show_default=True,
+              help="ef: the extensive form in one HiGHS solve; ph: progressive hedging with mpi-sppy over MPI ranks.")
+@click.option("--ranks", type=int, default=3, show_default=True,
+              help="MPI ranks for --engine ph: 1 (PH alone) or a multiple of 3 (PH, lower bound, plan search).")
+@click.option("--iterations", type=click.IntRange(min=1), help="Most PH iterations for --engine ph (default 100).")
 @planner_errors
 def solve(case: Path | None, out: Path | None, force: bool, mip_rel_gap: float | None, time_limit: float | None,
-          threads: int | None, seed: int | None, no_kpis: bool) -> None:
+          threads: int | None, seed: int | None, no_kpis: bool, engine: str, ranks: int, iterations: int | None) -> None:
     """Solve CASE (default cases/base.xlsx, here or shipped) and write the result workbook; exit 1 if there is no plan."""
     from model.commands import run_solve
 
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "threads": threads, "random_seed": seed,
-             "evpi_vss": False if no_kpis else None}
-    run_solve(case, out, force, {k: v for k, v in given.items() if v is not None})
+             "ph_iterations": iterations, "evpi_vss": False if no_kpis else None}
+    run_solve(case, out, force, {k: v for k, v in given.items() if v is not None}, engine, ranks)
 
 
 @main.command()
@@ -177,6 +182,27 @@ def coalition(case: Path, jobs: int | None, out: Path | None, force: bool, sampl
 
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit}
     run_coalition(case, out, jobs, force, sample, seed, {k: v for k, v in given.items() if v is not None})
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("--slack", type=click.FloatRange(min=0), default=0.05, show_default=True,
+              help="How much dearer than the optimum a plan may be, as a share of the optimum's magnitude.")
+@click.option("-n", "--count", type=click.IntRange(min=1), default=5, show_default=True, help="Plans to find.")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="Alternatives workbook (default: outputs/<case name>_alternatives.xlsx).")
+@click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
+@click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap of every solve (overrides Settings).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Time limit of each solve, in seconds.")
+@planner_errors
+def alternatives(case: Path, slack: float, count: int, out: Path | None, force: bool, mip_rel_gap: float | None,
+                 time_limit: float | None) -> None:
+    """Plans nearly as cheap as the optimum that differ most from it and from each other: which projects every
+    plan needs, and which are interchangeable."""
+    from model.commands import run_alternatives
+
+    given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit}
+    run_alternatives(case, slack, count, out, force, {k: v for k, v in given.items() if v is not None})
 
 
 if __name__ == "__main__":

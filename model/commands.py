@@ -1,4 +1,5 @@
-"""The commands: what `minplan validate`, `solve`, `sweep`, `compare` and `coalition` do, and everything they print.
+"""The commands: what `minplan validate`, `solve`, `sweep`, `compare`, `coalition` and `alternatives` do, and
+everything they print.
 
 Progress goes to stderr as timed steps; the short summary table and the
 path of the result go to stdout. A solve without a plan writes nothing and
@@ -20,13 +21,14 @@ import click
 
 from model.case.schema import MAX_THREADS  # noqa: F401  (the bound of --threads, read by cli.py)
 from model.problems import EXIT_ERRORS, EXIT_UNREADABLE, Problems, RunError, UnreadableFile
-from model.run import RunInfo
+from model.run import ProgressBar, RunInfo
 from model.shipped import default_case, default_outputs
-from model.solution import TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
+from model.solution import STOPPED_AT_GAP, TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
 from model.workbook.outfile import check_output, file_name, resolved
 
 if TYPE_CHECKING:
     from model.results.compare import Comparison
+    from model.solve.alternatives import Alternatives
     from model.studies.coalition import CoalitionOutcome
     from model.sweep.engine import SweepOutcome
 
@@ -156,14 +158,15 @@ def run_new(path: Path, force: bool) -> None:
     echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
 
 
-def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: dict[str, Any]) -> Path:
+def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: dict[str, Any], engine: str = "ef",
+              ranks: int = 3) -> Path:
     """Load, check the output path, solve, write the result workbook; return its path.
 
+    `engine` "ph" runs progressive hedging on `ranks` MPI ranks (run_solve_ph).
     Raises CaseError for a case with errors and RunError for an output that
     may not be written or a solve without a plan (nothing is written then).
     """
     from model.case.load import load_case
-    from model.results.write import write_result
 
     case_path = case_path or default_case()
     run = RunInfo(overrides=dict(overrides))
@@ -175,19 +178,199 @@ def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: 
     for warning in case.warnings:
         echo(str(warning), err=True)
     target = check_output(out or default_outputs() / f"{file_name(case.name)}.xlsx", case.files, force=force)
+    if engine == "ph":
+        return run_solve_ph(case_path, case, target, force, overrides, ranks, progress)
     _await(target)
     from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
     solution = solve_case(case, overrides, progress)
     solution.timings = {"read_s": read_s, **solution.timings}
+    written, text = _write_solution(case, solution, target, force, run, overrides, progress)
+    echo(text)
+    return written
+
+
+def _write_solution(case, solution: Solution, target: Path, force: bool, run: RunInfo, overrides: dict[str, Any],
+                    progress: Progress) -> tuple[Path, str]:
+    """Write the result workbook of a solve with a plan; return its path and the summary to print."""
+    from model.results.write import write_result
+
     if not solution.has_plan:
         raise RunError(no_plan_message(solution, overrides))
     progress("writing the result workbook")
     t0 = time.perf_counter()
     written = write_result(target, case, solution, run, force=force, progress=progress)
     write_s = time.perf_counter() - t0
-    echo(summary_text(case.name, solution, time.perf_counter() - run.clock, write_s))
-    echo(f"result: {written}")
+    return written, summary_text(case.name, solution, time.perf_counter() - run.clock, write_s) + f"\nresult: {written}"
+
+
+PH_ENTRY = "model.ph_main"  # the MPI entry: mpiexec -n N python -m mpi4py -m model.ph_main CASE -o OUT
+
+
+def run_solve_ph(case_path: Path, case, target: Path, force: bool, overrides: dict[str, Any], ranks: int,
+                 progress: Progress) -> Path:
+    """`minplan solve --engine ph`: check the run, launch PH under mpiexec, print what its rank 0 reported.
+
+    Every check that can fail comes before any rank starts. A rank that fails ends the whole job (mpi4py's
+    launcher aborts it); the run then says why in one line and writes nothing. Ctrl-C stops every rank."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from model.solve.ph import check_ranks
+
+    n_scenarios = max(1, len(case.tables["Scenarios"]))
+    problem = check_ranks(n_scenarios, ranks)
+    if problem:
+        raise RunError(problem)
+    if float(case.settings.get("risk_weight") or 0) > 0:
+        raise RunError("--engine ph minimises expected cost: set Settings risk_weight to 0, or use --engine ef")
+    mpiexec = find_mpiexec()
+    root = Path(__file__).resolve().parents[1]  # the folder holding this minplan's `model`, for every rank
+    with tempfile.TemporaryDirectory(prefix="minplan_ph_") as work:  # mpi-sppy writes its logs in the working folder
+        report = Path(work) / "report.txt"
+        cmd = [mpiexec, "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", PH_ENTRY,
+               str(Path(case_path).resolve()), "-o", str(target.resolve()), "--report", str(report),
+               "--command", shlex.join(["minplan", *sys.argv[1:]]), *(["--force"] if force else []),
+               *ph_option_words(overrides)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        progress(f"progressive hedging on {ranks} rank(s), {n_scenarios} scenarios")
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                errors="replace")
+        said: list[str] = []
+        readers = [_forward(proc.stdout, _hub_row, progress, []), _forward(proc.stderr, _progress_row, progress, said)]
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)  # mpiexec passes it on to every rank
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise RunError("interrupted: every rank was stopped and no result workbook was written", 130) from None
+        for reader in readers:
+            reader.join()
+        if code != 0 or not report.exists():
+            raise RunError(f"progressive hedging failed: {ph_failure(''.join(said), code)}."
+                           " No result workbook was written.")
+        click.echo(report.read_text().rstrip("\n"))
+    return target
+
+
+def _forward(stream, pick, progress: Progress, keep: list[str]):
+    """Read a rank stream in the background: keep every line, show the ones `pick` words as progress."""
+    import threading
+
+    def run():
+        last = None
+        for line in stream:
+            keep.append(line)
+            shown = pick(line)
+            if shown and shown != last:  # the hub repeats its last row at termination
+                progress(shown)
+            last = shown or last
+
+    reader = threading.Thread(target=run, daemon=True)
+    reader.start()
+    return reader
+
+
+def _progress_row(line: str) -> str | None:
+    """Rank 0's own progress lines ("[   1.2 s] message"), without their clock."""
+    import re
+
+    found = re.match(r"^\[\s*[\d.]+ s\] (.*)$", line.rstrip())
+    return found.group(1) if found else None
+
+
+def _hub_row(line: str) -> str | None:
+    """mpi-sppy's hub table row ("[ 5.2]   2  L X   0.3265   0.3290   0.76%   0.0025") as a progress line."""
+    import re
+
+    found = re.match(r"^\[\s*[\d.]+\]\s+(\d+)\s+[A-Za-z ]*?\s+(\S+)\s+(\S+)\s+(\S+%)", line.rstrip())
+    if not found:
+        return None
+    it, bound, best, gap = found.groups()
+    return f"PH iteration {it}: lower bound {bound}, best plan {best}, gap {gap}"
+
+
+def find_mpiexec() -> str:
+    """mpiexec beside this Python (the mpich wheel installs it there), else on PATH."""
+    import shutil
+    import sys
+
+    found = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+    if not found:
+        raise RunError("--engine ph needs MPI: pip install 'minplan[mpi]' (mpi-sppy, mpi4py and the mpich wheel)")
+    return found
+
+
+PH_OPTIONS = {"mip_rel_gap": "--mip-rel-gap", "time_limit_s": "--time-limit", "threads": "--threads",
+              "random_seed": "--seed", "ph_iterations": "--iterations"}
+
+
+def ph_option_words(overrides: dict[str, Any]) -> list[str]:
+    """The entry's command-line words for the solver options given."""
+    words = []
+    for key, flag in PH_OPTIONS.items():
+        if overrides.get(key) is not None:
+            words += [flag, str(overrides[key])]
+    return words
+
+
+def ph_failure(stderr: str, code: int) -> str:
+    """One line saying why the MPI job ended: the error a rank raised, else how a rank ended, else the exit status."""
+    import re
+
+    errors = re.findall(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception|Interrupt))(?::\s*(.*))?$", stderr, flags=re.MULTILINE)
+    if errors:
+        name, text = errors[-1]
+        return f"a rank stopped with {name}" + (f": {text.strip()}" if text.strip() else "")
+    said = re.findall(r"^error: (.*)$", stderr, flags=re.MULTILINE)
+    if said:
+        return said[-1].strip()
+    killed = re.search(r"KILLED BY SIGNAL: (\d+)", stderr)
+    if killed:
+        return f"a rank was killed by signal {killed.group(1)}"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return f"mpiexec ended with status {code}" + (f" ({lines[-1].strip()})" if lines else "")
+
+
+def run_ph_ranks(case_path: Path, out: Path, force: bool, overrides: dict[str, Any], report: Path | None = None,
+                 command: str | None = None) -> Path | None:
+    """What every MPI rank of the PH entry does: load the case, run PH together; rank 0 recomputes the plan in the
+    extensive form, writes the result workbook and prints (or writes to `report`) the summary."""
+    from model.case.load import load_case
+    from model.solve.ph import plan_solution, run_ph
+    from model.solve.solver import solver_options
+
+    run = RunInfo(overrides=dict(overrides))
+    if command:
+        run.command = command
+    t0 = time.perf_counter()
+    case = load_case(case_path)
+    read_s = time.perf_counter() - t0
+    opts = solver_options(case, overrides)
+    t0 = time.perf_counter()
+    result = run_ph(case, opts)
+    if result is None:  # not global rank 0
+        return
+    progress = Progress()
+    progress(f"PH: {result['iterations']} iterations on {result['ranks']} rank(s), bounds "
+             f"{_num(result['lower'])} .. {_num(result['upper'])} USD m")
+    target = check_output(out, case.files, force=force)
+    solution = plan_solution(case, result, opts, progress, {"read_s": read_s, "ph_s": time.perf_counter() - t0})
+    if not solution.has_plan:
+        raise RunError(no_plan_message(solution, overrides))
+    written, text = _write_solution(case, solution, target, force, run, overrides, progress)
+    if report is not None:
+        report.write_text(text + "\n")
+    else:
+        echo(text)
     return written
 
 
@@ -226,6 +409,7 @@ def summary_text(name: str, solution: Solution, total_s: float, write_s: float |
         ("expected shortfall", _num(k.get("expected_shortfall_t"), "t", 1)),
         ("projects funded", f"{funded}{of}" if funded is not None else "n/a"),
         ("gap", f"{gap:.2%}" if isinstance(gap, (int, float)) else "n/a"),
+        *([("engine", engine_words(solution.engine))] if solution.engine.get("name") == "PH" else []),
         *([("EVPI / VSS", f"{_num(k.get('evpi_musd'))} / {_num(k.get('vss_musd'), 'USD m')}")]
           if "evpi_musd" in k or "vss_musd" in k else []),
         ("time", f"{total_s:.1f} s" + (f" ({parts})" if parts else "")),
@@ -238,7 +422,17 @@ def summary_text(name: str, solution: Solution, total_s: float, write_s: float |
                      "than this one. Allow more time with --time-limit to close the gap.")
     if isinstance(k.get("kpi_note"), str):
         lines.append(f"note: {k['kpi_note']}")
+    if solution.status == STOPPED_AT_GAP:
+        shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
+        lines.append(f"NOT PROVEN OPTIMAL: progressive hedging stopped with this plan; the best plan may cost up to {shown} "
+                     "less. Allow more with --iterations or --time-limit, or solve with --engine ef.")
     return "\n".join(lines + unmet_demand_text(solution))
+
+
+def engine_words(engine: dict[str, Any]) -> str:
+    """How progressive hedging ran, in one line."""
+    return (f"PH on {engine['ranks']} rank(s), {engine['iterations']} iterations, bounds {_num(engine.get('lower_musd'))}"
+            f" .. {_num(engine.get('upper_musd'), 'USD m')}")
 
 
 def unmet_demand_text(solution: Solution) -> list[str]:
@@ -265,18 +459,22 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
     target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
     points = variants(parse_varies(texts, case))  # a bad target is said before the run is announced
     _await(sweep_paths(case, resolved(target, "output folder"), points)[2])  # the chart is written last
-    t0 = time.perf_counter()
+    bar: ProgressBar | None = None
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:
-        width = len(str(planned))
+        nonlocal bar
+        bar = bar or ProgressBar("sweep", planned, stream=click.get_text_stream("stderr"))
         kpi = row.get("objective_musd")
         shown = f"objective {kpi:,.3f} USD m" if isinstance(kpi, (int, float)) else row.get("reason", "")
-        echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
-                   f"{shown}", err=True)
+        bar.update(finished, f"{row['variant']} {row['status']}: {shown}")
 
     n_jobs = jobs or default_jobs()
     echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
-    outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
+    try:
+        outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
+    finally:
+        if bar is not None:
+            bar.close()
     echo(sweep_text(outcome))
     echo(f"sweep workbook: {outcome.workbook}")
     echo(f"frontier chart: {outcome.chart}")
@@ -321,28 +519,129 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, comm
     return cmp
 
 
-def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
-    """The KPI table as printed on the console: value per run, and differences against the first run."""
+def kpi_text(cmp: Comparison, max_rows: int = 60, width: int = 100) -> str:
+    """The KPI table as printed on the console, at most `width` characters wide: value per run, change in percent.
+
+    Each run's value, its difference from the first run and the change in percent (for fractions, in points);
+    when that is too wide the differences are left to the workbook's KPIs sheet, and the KPI names are shortened
+    only as far as the runs need the room.
+    """
     from model.results.compare import as_number, is_missing
 
-    def show(v: Any, pct: bool = False) -> str:
+    def show(v: Any, unit: str, pct: bool = False) -> str:
         x = as_number(v) if not isinstance(v, str) else None
         if x is None or math.isnan(x):
-            return "" if is_missing(v) else str(v)
-        return f"{x:+.1%}" if pct else (f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:,.4g}" if abs(x) < 1 else f"{x:,.3f}")
+            return "" if is_missing(v) else str(v)[:12]
+        if pct:
+            return f"{x:+.1%}"
+        if unit == "fraction":
+            return f"{x:.2%}"
+        if x.is_integer() or abs(x) >= 100:
+            return f"{x:,.0f}"
+        return f"{x:,.2f}" if abs(x) >= 0.01 else f"{x:.2g}"
 
-    cols = [c for c in cmp.kpis.columns if c not in ("group", "unit")]
-    lines = [["kpi", *cols[1:]]]
+    base = cmp.labels[0]
+    others = cmp.labels[1:]
+    rows = []
     for _, r in cmp.kpis.head(max_rows).iterrows():
-        unit = f" ({r['unit']})" if r["unit"] else ""
-        lines.append([f"{r['group']}: {r['item']}{unit}", *[show(r[c], c.endswith("Δ%")) for c in cols[1:]]])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+        unit = r["unit"] or ""
+        group = {"outcome": "", "kpi": "", "objective breakdown": "cost: "}.get(r["group"], f"{r['group']}: ")
+        name = f"{group}{r['item']}" + (f" ({unit})" if unit and unit != "fraction" else "")
+        diffs, pcts = [], []
+        for lab in others:
+            d = r.get(f"{lab} − {base}")
+            if unit == "fraction":
+                x = as_number(d) if not isinstance(d, str) else None
+                diffs.append(show(d, unit))
+                pcts.append("" if x is None or math.isnan(x) else f"{x * 100:+.2f} pt")
+            else:
+                diffs.append(show(d, unit) if not isinstance(d, str) else "")
+                pcts.append(show(r.get(f"{lab} Δ%"), unit, True))
+        rows.append((name, [show(r[c], unit) for c in cmp.labels], diffs, pcts))
+
+    def table(with_diffs: bool) -> list[list[str]]:
+        head = ["kpi", *cmp.labels, *([f"{lab} − {base}" for lab in others] if with_diffs else []),
+                *[f"{lab} Δ%" for lab in others]]
+        return [head, *[[n, *v, *(d if with_diffs else []), *p] for n, v, d, p in rows]]
+
+    def widths_of(lines: list[list[str]]) -> list[int]:
+        return [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+
+    lines = table(True)
+    widths = widths_of(lines)
+    if sum(widths[1:]) + 2 * (len(widths) - 1) + 30 > width:  # too wide with the differences: keep values and Δ%
+        lines = table(False)
+        widths = widths_of(lines)
+    room = width - sum(widths[1:]) - 2 * (len(widths) - 1)
+    widths[0] = max(16, min(widths[0], room))
+    text = []
+    for line in lines:
+        first = line[0] if len(line[0]) <= widths[0] else line[0][: widths[0] - 1] + "…"
+        text.append("  ".join([first.ljust(widths[0]), *[c.rjust(w) for c, w in zip(line[1:], widths[1:])]]).rstrip())
     if len(cmp.kpis) > max_rows:
         text.append(f"... {len(cmp.kpis) - max_rows} more rows in the KPIs sheet")
     return "\n".join(text)
 
 
+def run_alternatives(case_path: Path, slack: float, count: int, out: Path | None, force: bool,
+                     overrides: dict[str, Any]) -> Alternatives:
+    """What `minplan alternatives` does: solve, find the plans with progress on stderr, write the alternatives
+    workbook, print the plans and the project classification. Raises RunError when the case itself has no plan
+    (nothing is written then); a plan that cannot be found is reported, and what was found is written."""
+    from model.case.load import load_case
+    from model.studies.alternatives_book import write_alternatives_book
+
+    run = RunInfo(overrides=dict(overrides))
+    progress = Progress()
+    progress(f"reading {case_path}")
+    case = load_case(case_path)
+    for warning in case.warnings:
+        echo(str(warning), err=True)
+    target = check_output(out or default_outputs() / f"{file_name(case.name, 'case')}_alternatives.xlsx", case.files,
+                          force=force)
+    from model.solve.alternatives import find_alternatives  # imports Pyomo: only once the output is known to be writable
+
+    result = find_alternatives(case, slack, count, overrides, progress)
+    if result.optimum is None or not result.optimum.has_plan:
+        raise RunError(f"no plan: {no_plan_reason(result.optimum, overrides)}. No alternatives workbook was written.")
+    progress("writing the alternatives workbook")
+    written = write_alternatives_book(target, case, result, run, force=force)
+    click.echo(alternatives_text(case.name, result))
+    click.echo(f"alternatives workbook: {written}")
+    return result
+
+
+def alternatives_text(name: str, result: Alternatives) -> str:
+    """The plans, one line each, then the candidates in every plan, in some and in none."""
+    from model.studies.alternatives_book import EVERY, NONE, SOME, classification, plans_table, slack_words
+
+    table = plans_table(result)
+    title = (f"{name}: {result.found} of {result.requested} alternatives within {slack_words(result.slack)} of the "
+             f"optimum ({_num(result.z, 'USD m')}; at most {_num(result.limit, 'USD m')})")
+    lines = [title]
+    head = ("plan", "objective USD m", "above optimum", "from optimum", "from nearest", "status")
+    rows = [head] + [(str(r.plan), _num(r.objective_musd), f"{r.excess_share:+.2%}", f"{r.distance_to_optimum:.3g}",
+                      "-" if r.plan == 0 else f"{r.distance_to_nearest:.3g}", r.status)
+                     for r in table.itertuples() if r.status != "not found"]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines += [("  " + "  ".join(c.rjust(w) if 0 < i < 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+              .rstrip() for row in rows]
+    classes = classification(result)
+    words = {EVERY: "funded in every plan (the robust core)", SOME: "funded in some plans (interchangeable)",
+             NONE: "funded in no plan"}
+    for cls in (EVERY, SOME, NONE):
+        items = classes[cls]
+        shown = ", ".join(p if cls != SOME else f"{p} (plans {which})" for p, which in items)
+        lines.append(f"{words[cls]}: {shown or 'none'}")
+    lines.append("distances are the expected number of candidate projects funded in one plan and not the other")
+    if result.missing:
+        lines.append(f"plan {len(result.plans)} not found: {result.missing}")
+    if result.optimum.status == TIME_LIMIT_FEASIBLE:
+        gap = result.optimum.gap
+        shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
+        lines.append(f"NOT PROVEN OPTIMAL: the time limit stopped the first solve; the best plan may cost up to {shown} "
+                     "less than plan 0, from which the slack is measured. Allow more time with --time-limit.")
+    return "\n".join(lines)
 def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bool, sample: int | None, seed: int | None,
                   options: dict[str, Any]) -> CoalitionOutcome:
     """What `minplan coalition` does: solve the coalitions with progress on stderr, write the coalition workbook,

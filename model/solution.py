@@ -29,9 +29,10 @@ INFEASIBLE = "infeasible"
 UNBOUNDED = "unbounded"
 FAILED = "solver failed"
 UNRELIABLE = "numerically unreliable"  # the solver's answer fails the check against the model it was given
+STOPPED_AT_GAP = "plan found, gap stated"  # progressive hedging stopped (gap, iterations or time) above the MIP gap
 
 # Outcomes that carry a plan worth writing.
-HAS_PLAN = (OPTIMAL, TIME_LIMIT_FEASIBLE)
+HAS_PLAN = (OPTIMAL, TIME_LIMIT_FEASIBLE, STOPPED_AT_GAP)
 
 
 @dataclass
@@ -61,6 +62,9 @@ class Solution:
     plan_now: list[str] = field(default_factory=list)  # "Decide now", in words
     plan_if: list[str] = field(default_factory=list)  # "If…": one line per branch of the tree
     shortfall_penalty: dict[str, float] = field(default_factory=dict)  # material -> shortfall_penalty_usd_per_t
+    # who solved it: empty for the extensive form; under progressive hedging name (PH), ranks, iterations,
+    # lower_musd and upper_musd (PH's bounds) and gap
+    engine: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_plan(self) -> bool:

@@ -214,10 +214,12 @@ def test_routes_use_the_highest_score_and_skip_self_shipments(make_case):
                 {"origin": "A", "destination": "B", "transport_usd_per_t": 3},
                 {"origin": "*", "destination": "B", "allowed": "N"}],
     )
-    routes = build_data(load_case(path)).routes
+    d = build_data(load_case(path))
+    routes = d.routes  # the legs that can carry something: mag is made at A and used at A (B passes it on)
     assert routes[("A", "B", "mag")] == (7.0, 0.0)
-    assert ("A", "B", "ore") in routes and routes[("A", "B", "ore")] == (3.0, 0.0)
     assert ("B", "A", "mag") in routes and ("A", "A", "mag") not in routes
+    assert d.route_rules.leg("A", "B", "ore") == (3.0, 0.0)  # nobody holds ore, but the rule still resolves
+    assert d.route_rules.leg("X", "B", "ore") is None and d.route_rules.leg("A", "X", "ore") == (0.0, 0.0)
 
 
 def test_small_byproduct_yield_keeps_coefficients_in_range(make_case):

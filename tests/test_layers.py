@@ -36,7 +36,7 @@ EXCLUSIVE: dict[str, set[str]] = {
 
 def stage_of(module: str) -> str | None:
     """The stage a dotted module name belongs to; None for anything outside minplan."""
-    if module == "cli":
+    if module in ("cli", "model.ph_main"):  # the entry points: the command line and the MPI entry of PH
         return "cli"
     parts = module.split(".")
     if parts[0] != "model":

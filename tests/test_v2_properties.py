@@ -248,6 +248,8 @@ def test_origin_is_conserved_at_every_member(case_data):
         Σ_o ship[o,n,m,g] + [g = ★]·(made at n) + Σ_k rel[k,g,t,ν(s,t)]
             ≥ Σ_d ship[n,d,m,g] + Σ_k buy[k,g,t,ν^D(s,t)] + cons[n,m,g]
 
+    (what n uses of origin g is `m.uses`: cons[n,m,g], or the inflow of g where n only receives m).
+
     (DESIGN's member balance: no tonne leaves, is stocked or used with an origin it did not arrive, get made or
     get released with). Without a stockpile every tonne that enters a balance was paid for (positive prices and
     variable costs), so none is thrown away and the two sides are equal.
@@ -273,8 +275,9 @@ def test_origin_is_conserved_at_every_member(case_data):
     for (o, mat, t, sc), x in m.ext.items():
         if o in members:
             inflow[o, mat, COALITION, t, sc] += (x.value or 0.0) * d.scale[mat]
-    for (n, mat, g, t, sc), x in m.cons.items():
-        outflow[n, mat, g, t, sc] += (x.value or 0.0) * d.scale[mat]
+    for (n, mat, t, sc), terms in m.uses.items():  # cons[n,m,g], or at a member that only receives, its inflow
+        for g, c, x in terms:
+            outflow[n, mat, g, t, sc] += c * (x.value or 0.0) * d.scale[mat]
     for k, r in d.stockpiles.items():
         n, mat, sig = r["location"], r["material"], d.scale[r["material"]]
         for sc in d.scenarios:

@@ -423,7 +423,8 @@ def test_single_origin_cap_counts_tonnes_reexported_through_a_member(make_case):
     assert sol.objective == pytest.approx(0.2, rel=1e-6)
     us = supply_row(sol, "US")
     assert (us["imports_partner_t"], us["imports_ally_t"]) == pytest.approx((5, 5), rel=1e-6)
-    assert supply_row(sol, "UK")["exports_t"] == pytest.approx(5, rel=1e-6)
+    # X's 5 t all pass through UK; AU's may too (every leg costs nothing), so UK ships at least 5 t
+    assert supply_row(sol, "UK")["exports_t"] >= 5 - 1e-6
     dep = one(sol.dependence, region="US", material="mag", year=Y)
     assert dep["largest_origin_share"] == pytest.approx(0.5, rel=1e-6)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from model.case import schema as S
-from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, expected_text, parse_value, parser
+from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, escaped, expected_text, parse_value, parser
 from model.problems import Problems, UnreadableFile
 from model.workbook.read import RawBook, RawSheet, read_book
 
@@ -67,20 +67,35 @@ class CaseFile:
 # ---------------------------------------------------------------- one file
 
 
-def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -> dict[int, str]:
-    """Column position -> schema column name; reports unknown, duplicate and missing columns."""
+def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -> tuple[dict[int, str], set[str]]:
+    """Column position -> schema column name, and the columns that are there under a misspelt header.
+
+    Reports unknown, duplicate and missing columns. An unknown header whose values would otherwise be lost, and
+    that is close to a column the sheet lacks, is the cause of every blank that column then shows: it is reported
+    once, as an error, and the column counts as present with every row's value already reported.
+    """
     known = S.all_columns(sheet)
+    names = {h.strip().lower().replace(" ", "_") for h in raw.headers if h}
     out: dict[int, str] = {}
     seen: dict[str, str] = {}
+    misspelt: set[str] = set()
     for i, h in enumerate(raw.headers):
+        has_values = any(i < len(r[1]) and r[1][i] is not None for r in raw.rows)
         if not h:
-            if any(i < len(r[1]) and r[1][i] is not None for r in raw.rows):
+            if has_values:
                 problems.error("a column with values has no header", path, f"{raw.name}!{raw.letter(i)}1",
                                expected="a column name from the template in row 1")
             continue
         name = h.strip().lower().replace(" ", "_")
         if name not in known:
-            problems.warn(f"unknown column '{h}' is ignored" + did_you_mean(name, known), path, f"{raw.name}!{raw.letter(i)}1")
+            guess = closest(name, known)
+            where = f"{raw.name}!{raw.letter(i)}1"
+            if guess is not None and guess not in names and guess not in misspelt and has_values:
+                misspelt.add(guess)
+                problems.error(f"column '{escaped(h)}' is not known; did you mean '{guess}'? Until it is renamed, every "
+                               f"row's {guess} reads as blank", path, where, expected=f"the header {guess}")
+            else:
+                problems.warn(f"unknown column '{escaped(h)}' is ignored" + did_you_mean(name, known), path, where)
             continue
         if name in seen:
             problems.error(f"column '{name}' appears twice (also at {raw.name}!{seen[name]})", path,
@@ -88,11 +103,11 @@ def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -
             continue
         seen[name] = f"{raw.letter(i)}1"
         out[i] = name
-    return out
+    return out, misspelt
 
 
 def _settings(raw: RawSheet, path: Path, problems: Problems, formulas: set[str]) -> dict[str, Record]:
-    hmap = _header_map(raw, S.SHEET["Settings"], path, problems)
+    hmap, _ = _header_map(raw, S.SHEET["Settings"], path, problems)
     pos = {v: k for k, v in hmap.items()}
     missing = [need for need in ("key", "value") if need not in pos]
     if missing:
@@ -134,7 +149,7 @@ def _settings(raw: RawSheet, path: Path, problems: Problems, formulas: set[str])
 
 
 def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, formulas: set[str]) -> tuple[list[Record], set[str]]:
-    hmap = _header_map(raw, sheet, path, problems)
+    hmap, misspelt = _header_map(raw, sheet, path, problems)
     cols = S.all_columns(sheet)
     letters = {name: raw.letter(i) for i, name in hmap.items()}
     records = []
@@ -161,10 +176,11 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
         if not bad and not filled:
             continue
         rec = Record(sheet.name, values, str(path), rownum, letters)
+        bad.extend(misspelt)  # blank because its header is misspelt: reported once, at the header
         if bad:
             rec.values["_bad"] = tuple(sorted(bad))
         records.append(rec)
-    return records, set(hmap.values())
+    return records, set(hmap.values()) | misspelt
 
 
 def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> None:
@@ -181,7 +197,12 @@ def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> No
         f, where = rec.ref(sheet.key[0])
         other = first.ref(sheet.key[0])[1]
         found = ", ".join("(blank)" if v is None else str(v) for v in k)
-        if sheet.name == "Routes":
+        roles = {r.values.get("role") for r in (first, rec)}
+        if sheet.name == "Recipes" and roles == {"input", "byproduct"}:
+            problems.error(f"a project may not take one of its by-products as an input (the other row is {other}): "
+                           "processing gives the output a new origin, so the project would relabel its own tonnes",
+                           f, where, found=found, expected="one row per project and material: input or byproduct")
+        elif sheet.name == "Routes":
             problems.error(f"two Routes rows for the same origin, destination and material (also {other}): "
                            "they match the same flows equally well", f, where, found=found,
                            expected="one row per origin, destination and material: delete or merge one")

@@ -59,6 +59,7 @@ def _build(case, scenarios, risk, mean_value, mode) -> pyo.ConcreteModel:
     stockpile.add_stockpiles(m, d, ledger)
     balance.add_shipments(m, d, ledger)
     groups = balance.group_terms(m, d)
+    balance.find_sinks(d, groups)
     balance.add_consumption(m, d, groups)
     balance.add_shortfall(m, d, ledger, groups)
     balance.add_member_balance(m, d, groups)

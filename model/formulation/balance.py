@@ -13,31 +13,6 @@ from model.formulation.financing import buy_origins
 from model.formulation.ledger import Ledger, affine
 
 
-def _holders_and_users(d: ModelData) -> tuple[dict[str, set], dict[str, set]]:
-    """Regions that can hold each material (source) and that can use it (sink), members included
-    as pass-through on both sides when the material has any source and any use at all."""
-    src, use = defaultdict(set), defaultdict(set)
-    for o, mat, _ in d.supply:
-        src[mat].add(o)
-    for p, r in d.projects.items():
-        src[r["output"]].add(r["region"])
-        for mat, _ in d.byproducts.get(p, []):
-            src[mat].add(r["region"])
-        for mat, _ in d.inputs.get(p, []):
-            use[mat].add(r["region"])
-    for r in d.stockpiles.values():
-        src[r["material"]].add(r["location"])
-        use[r["material"]].add(r["location"])
-    for (n, mat, _), v in d.demand.items():
-        if v > 0:
-            use[mat].add(n)
-    for mat in d.materials:
-        if src[mat] and use[mat]:
-            src[mat] |= set(d.members)
-            use[mat] |= set(d.members)
-    return src, use
-
-
 def ship_origins(d: ModelData, o: str, mat: str) -> list[str]:
     """Origins a shipment of mat leaving o may carry: o itself outside the coalition, else every g that can be at o."""
     if o not in d.members:
@@ -49,12 +24,13 @@ def add_shipments(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     """ship[o,d,m,g,t,s] ≥ 0 on allowed legs not route-blocked, g = o outside the coalition and g ∈ G_m that can be
     at o inside it, none with g origin-blocked to a member d; cost ship·transport of the leg, and on arrival at a
     member the tariff of (g, d, m) for g ≠ ★ (of the leg for ★): tariff_pct/100·price_m·wshock_{m,t,s}."""
-    src, use = _holders_and_users(d)
     members = set(d.members)
-    lanes = [(o, dd, mat) for (o, dd, mat) in d.routes if o in src[mat] and dd in use[mat]]
     idx = []
-    for o, dd, mat in lanes:
-        tags = ship_origins(d, o, mat)
+    tags_of: dict[tuple[str, str], list[str]] = {}
+    for o, dd, mat in d.routes:
+        if (o, mat) not in tags_of:
+            tags_of[o, mat] = ship_origins(d, o, mat)
+        tags = tags_of[o, mat]
         for s in d.scenarios:
             e = d.effects[s]
             for t in d.years:
@@ -67,7 +43,7 @@ def add_shipments(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
         transport, leg_tariff = d.routes[o, dd, mat]
         sig = d.scale[mat] / USD_PER_MUSD
         ledger.add("transport", t, (s,), var, transport * sig)
-        tariff = d.tariff.get((g, dd, mat), 0.0) if dd in members and g != COALITION else leg_tariff
+        tariff = d.route_rules.tariff(g, dd, mat) if dd in members and g != COALITION else leg_tariff
         if tariff:
             base = float(d.materials[mat]["price_usd_per_t"]) * d.effects[s].wshock.get((mat, t), 1.0)
             ledger.add("tariffs", t, (s,), var, tariff / PCT * base * sig)
@@ -88,7 +64,8 @@ class Groups:
     ship_out: dict = field(default_factory=lambda: defaultdict(list))  # (r, m, g, t, s)
     rel: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, g, t, s)
     buy: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, g, t, s)
-    cons: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, t, s): [(g, var)]
+    cons: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, t, s): [(g, coef, var)] what n uses, by origin
+    sinks: set = field(default_factory=set)  # (n, m) where nothing leaves: no shipment out, no stockpile of m
     short: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, t, s)
 
 
@@ -124,22 +101,45 @@ def group_terms(m: pyo.ConcreteModel, d: ModelData) -> Groups:
     return g
 
 
+def find_sinks(d: ModelData, g: Groups) -> None:
+    """Members that only receive m: no leg takes m out of n and no stockpile of m stands at n.
+
+    At such a sink every tonne that arrives or is made there is used there or thrown away, so what n uses of
+    origin g is what arrives of g: the model writes that inflow in place of cons[n,m,g] and its balance row
+    (free disposal makes the two forms equivalent), which keeps a receiving member's columns as in a model
+    without origins.
+    """
+    leaving = {(r, mat) for (r, mat, _og, _t, _s) in g.ship_out}
+    stocked = {(k["location"], k["material"]) for k in d.stockpiles.values()}
+    g.sinks = {(n, mat) for n in d.members for mat in d.materials if (n, mat) not in leaving | stocked}
+
+
 def add_consumption(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
-    """cons[n,m,g,t,s] ≥ 0 for members n and origins g ∈ G_m whose tonnes can be at n, where n uses m."""
+    """cons[n,m,g,t,s] ≥ 0 for members n and origins g ∈ G_m whose tonnes can be at n, where n uses m;
+    at a sink (see `find_sinks`) the inflow of each origin stands in for cons."""
     idx = []
     for n in d.members:
         for mat in d.materials:
             tags = [og for og in d.origins.get(mat, []) if n in d.reach[mat, og]]
             if not tags:
                 continue
+            sink = (n, mat) in g.sinks
             for s in d.scenarios:
                 for t in d.years:
-                    if scenario_demand(d, n, mat, t, s) > 0 or g.used.get((n, mat, t, s)):
+                    if not (scenario_demand(d, n, mat, t, s) > 0 or g.used.get((n, mat, t, s))):
+                        continue
+                    if not sink:
                         idx += [(n, mat, og, t, s) for og in tags]
+                        continue
+                    uses = g.cons[n, mat, t, s]
+                    uses += [(COALITION, c, v) for c, v in g.made.get((n, mat, t, s), ())]
+                    for og in tags:
+                        uses += [(og, c, v) for c, v in g.ship_in.get((n, mat, og, t, s), ())]
     m.cons_index = idx
     m.cons = pyo.Var(idx, domain=pyo.NonNegativeReals)
     for (n, mat, og, t, s), var in m.cons.items():
-        g.cons[n, mat, t, s].append((og, var))
+        g.cons[n, mat, t, s].append((og, 1.0, var))
+    m.uses = g.cons  # what each member uses, by origin: read by the extraction of the Dependence table
 
 
 def add_shortfall(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, g: Groups) -> None:
@@ -173,6 +173,8 @@ def add_member_balance(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
     rows = {}
     for n in d.members:
         for mat in d.materials:
+            if (n, mat) in g.sinks:
+                continue
             for og in d.origins.get(mat, []):
                 if n not in d.reach[mat, og]:
                     continue
@@ -196,7 +198,7 @@ def add_use(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
     keys = sorted(k for k in keys if k[0] in d.members)
     m.use = pyo.Constraint(keys, rule=lambda m, n, mat, t, s: (
         scenario_demand(d, n, mat, t, s) / d.scale[mat],
-        affine([(1.0, v) for _, v in g.cons.get((n, mat, t, s), ())] + g.short.get((n, mat, t, s), [])
+        affine([(c, v) for _, c, v in g.cons.get((n, mat, t, s), ())] + g.short.get((n, mat, t, s), [])
                + _neg(g.used.get((n, mat, t, s), ()))), None))
 
 
@@ -222,24 +224,24 @@ def add_policies(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
     max_single_origin_share·U for every non-member g; a `*` row applies the same to Σ over members."""
     def row(fl, share, short, use, dem):
         """flows ≤ share·U  as  flows + share·Σ short − share·Σ in·prod ≤ share·D."""
-        terms = [(1.0, v) for v in fl] + [(share * c, v) for c, v in short] + [(-share * c, v) for c, v in use]
+        terms = list(fl) + [(share * c, v) for c, v in short] + [(-share * c, v) for c, v in use]
         return terms, share * dem
 
     conc, single = {}, {}
     for (who, mat, t), (cap_c, cap_1) in d.policies.items():
         regions = d.members if who == "*" else [who]
         for s in d.scenarios:
-            flows = [(og, v) for n in regions for og, v in g.cons.get((n, mat, t, s), ())]
+            flows = [(og, c, v) for n in regions for og, c, v in g.cons.get((n, mat, t, s), ())]
             if not flows:
                 continue
             dem = sum(scenario_demand(d, n, mat, t, s) for n in regions) / d.scale[mat]
             use = [x for n in regions for x in g.used.get((n, mat, t, s), ())]
             short = [x for n in regions for x in g.short.get((n, mat, t, s), ())]
 
-            if cap_c is not None and any(og in d.concern for og, _ in flows):
-                conc[who, mat, t, s] = row([v for og, v in flows if og in d.concern], cap_c, short, use, dem)
+            if cap_c is not None and any(og in d.concern for og, _, _ in flows):
+                conc[who, mat, t, s] = row([(c, v) for og, c, v in flows if og in d.concern], cap_c, short, use, dem)
             if cap_1 is not None:
-                for og in {og for og, _ in flows if og != COALITION}:
-                    single[who, mat, t, s, og] = row([v for o2, v in flows if o2 == og], cap_1, short, use, dem)
+                for og in sorted({og for og, _, _ in flows if og != COALITION}):
+                    single[who, mat, t, s, og] = row([(c, v) for o2, c, v in flows if o2 == og], cap_1, short, use, dem)
     m.concern_share = pyo.Constraint(list(conc), rule=lambda m, *k: (None, affine(conc[k][0]), conc[k][1]))
     m.single_origin_share = pyo.Constraint(list(single), rule=lambda m, *k: (None, affine(single[k][0]), single[k][1]))

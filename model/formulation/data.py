@@ -72,7 +72,9 @@ class ModelData:
     eligible: dict[str, list[str]]  # p -> project funds that may support it
     supply: dict[tuple[str, str, int], tuple[float, float]]  # (o, m, t) -> (max_t, price_usd_per_t)
     routes: dict[tuple[str, str, str], tuple[float, float]]  # allowed legs (o, d, m) -> (transport, tariff_pct)
-    tariff: dict[tuple[str, str, str], float]  # any (o, d, m), allowed or not -> tariff_pct of its Routes row
+    route_rules: Routes  # the Routes rule for any (o, d, m), e.g. the tariff of an origin whoever ships it
+    holders: dict[str, set]  # m -> regions that can hold m
+    users: dict[str, set]  # m -> regions that can use m
     stockpiles: dict[str, dict]
     requires: list[tuple[str, str, int]]
     excludes: list[tuple[str, str]]
@@ -153,7 +155,9 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
     demand = {(r["region"], r["material"], int(r["year"])): float(r["demand_t"]) for r in _records(case, "Demand")}
     supply = {(r["origin"], r["material"], int(r["year"])): (float(r["max_t"]), float(r["price_usd_per_t"]))
               for r in _records(case, "Supply")}
-    routes, tariff = _resolve_routes(_records(case, "Routes"), list(regions), list(materials))
+    rules = Routes(_records(case, "Routes"))
+    src, use = holders_and_users(projects, inputs, byproducts, supply, stockpiles, demand, materials, members)
+    routes = rules.legs(src, use)
     origins, reach = _origins(materials, regions, members, projects, byproducts, supply, routes, stockpiles)
     deps = _records(case, "Dependencies")
     return ModelData(
@@ -162,7 +166,8 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
         concern={r for r, v in regions.items() if v["bloc"] == "concern"}, projects=projects,
         costed=[p for p in projects if p in window], window=window, inputs=dict(inputs), byproducts=dict(byproducts),
         funds=funds, budget={(r["fund"], int(r["year"])): float(r["budget_musd"]) for r in _records(case, "Budgets")},
-        eligible=_eligibility(projects, window, funds), supply=supply, routes=routes, tariff=tariff,
+        eligible=_eligibility(projects, window, funds), supply=supply, routes=routes, route_rules=rules,
+        holders=src, users=use,
         stockpiles=stockpiles,
         requires=[(d["project"], d["other"], int(d["lag_yr"])) for d in deps if d["relation"] == "requires"],
         excludes=[(d["project"], d["other"]) for d in deps if d["relation"] == "excludes"],
@@ -253,38 +258,112 @@ def _eligibility(projects: dict, window: dict, funds: dict) -> dict[str, list[st
     return out
 
 
-def _resolve_routes(rows: list[dict], regions: list[str], materials: list[str]) -> tuple[dict, dict]:
-    """Allowed legs (o, d, m), o ≠ d -> (transport_usd_per_t, tariff_pct), and every pair's tariff_pct.
+class Routes:
+    """The Routes rule, resolved once per (origin, destination, material) that is asked about.
 
     score = 4·[material named] + 2·[origin named] + 1·[destination named]; the
     highest-scoring matching row applies; a flow no row matches is allowed at
-    zero cost. The tariff of a pair is kept whether or not its row allows the
-    leg: it is the tariff on tonnes of that origin re-exported by a member.
+    zero cost. `legs` holds the allowed legs that can carry something (o can
+    hold m, d can use it); `tariff(g, d, m)` is the tariff of the row matching
+    (g, d, m), allowed or not: the tariff on tonnes of origin g re-exported to d.
     """
-    by_key = {}
-    for r in rows:
-        score = 4 * (r["material"] is not None) + 2 * (r["origin"] != WILDCARD) + (r["destination"] != WILDCARD)
-        by_key[(r["origin"], r["destination"], r["material"])] = (score, r)
-    legs, tariff = {}, {}
-    for o in regions:
-        for d in regions:
-            if o == d:
-                continue
-            for m in materials:
-                best = None
-                for key in ((o, d, m), (WILDCARD, d, m), (o, WILDCARD, m), (WILDCARD, WILDCARD, m),
-                            (o, d, None), (WILDCARD, d, None), (o, WILDCARD, None), (WILDCARD, WILDCARD, None)):
-                    if key in by_key and (best is None or by_key[key][0] > best[0]):
-                        best = by_key[key]
-                if best is None:
-                    legs[o, d, m] = (0.0, 0.0)
-                    continue
-                row = best[1]
-                if row["tariff_pct"]:
-                    tariff[o, d, m] = float(row["tariff_pct"])
-                if row["allowed"]:
-                    legs[o, d, m] = (float(row["transport_usd_per_t"]), float(row["tariff_pct"]))
-    return legs, tariff
+
+    def __init__(self, rows: list[dict]):
+        self.by_key: dict[tuple, tuple[int, dict]] = {}
+        self.named_pairs: dict[str | None, set] = defaultdict(set)  # material (None = all) -> {(o, d)} named both
+        self.named_origins: dict[str | None, set] = defaultdict(set)
+        self.named_destinations: dict[str | None, set] = defaultdict(set)
+        for r in rows:
+            o, dd, m = r["origin"], r["destination"], r["material"]
+            score = 4 * (m is not None) + 2 * (o != WILDCARD) + (dd != WILDCARD)
+            self.by_key[o, dd, m] = (score, r)
+            if o != WILDCARD and dd != WILDCARD:
+                self.named_pairs[m].add((o, dd))
+            elif o != WILDCARD:
+                self.named_origins[m].add(o)
+            elif dd != WILDCARD:
+                self.named_destinations[m].add(dd)
+        self._memo: dict[tuple[str, str, str], dict | None] = {}
+
+    def row(self, o: str, d: str, m: str) -> dict | None:
+        """The Routes row that applies to (o, d, m), or None when no row matches."""
+        key = (o, d, m)
+        if key not in self._memo:
+            best = None
+            for k in ((o, d, m), (WILDCARD, d, m), (o, WILDCARD, m), (WILDCARD, WILDCARD, m),
+                      (o, d, None), (WILDCARD, d, None), (o, WILDCARD, None), (WILDCARD, WILDCARD, None)):
+                hit = self.by_key.get(k)
+                if hit is not None and (best is None or hit[0] > best[0]):
+                    best = hit
+            self._memo[key] = None if best is None else best[1]
+        return self._memo[key]
+
+    def leg(self, o: str, d: str, m: str) -> tuple[float, float] | None:
+        """(transport_usd_per_t, tariff_pct) of an allowed leg, None when the leg is closed."""
+        r = self.row(o, d, m)
+        if r is None:
+            return (0.0, 0.0)
+        return (float(r["transport_usd_per_t"]), float(r["tariff_pct"])) if r["allowed"] else None
+
+    def tariff(self, o: str, d: str, m: str) -> float:
+        r = self.row(o, d, m)
+        return 0.0 if r is None else float(r["tariff_pct"])
+
+    def _open_by_default(self, m: str) -> bool:
+        """Whether a pair no row names is allowed for m (the wildcard rows, or no row at all)."""
+        for k in ((WILDCARD, WILDCARD, m), (WILDCARD, WILDCARD, None)):
+            if k in self.by_key:
+                return bool(self.by_key[k][1]["allowed"])
+        return True
+
+    def legs(self, src: dict[str, set], use: dict[str, set]) -> dict[tuple[str, str, str], tuple[float, float]]:
+        """Allowed legs (o, d, m), o ≠ d, o able to hold m and d to use it -> (transport, tariff_pct).
+
+        When the wildcard rows close unnamed pairs, only pairs some row names can be open, so only those are
+        resolved; otherwise every (holder, user) pair is.
+        """
+        out = {}
+        for m in sorted(set(src) & set(use)):
+            holders, users = src[m], use[m]
+            if self._open_by_default(m):
+                pairs = ((o, d) for o in sorted(holders) for d in sorted(users))
+            else:
+                cand = set()
+                for mm in (m, None):
+                    cand |= {(o, d) for o, d in self.named_pairs.get(mm, ()) if o in holders and d in users}
+                    cand |= {(o, d) for o in self.named_origins.get(mm, ()) if o in holders for d in users}
+                    cand |= {(o, d) for d in self.named_destinations.get(mm, ()) if d in users for o in holders}
+                pairs = iter(sorted(cand))
+            for o, d in pairs:
+                if o != d and (leg := self.leg(o, d, m)) is not None:
+                    out[o, d, m] = leg
+        return out
+
+
+def holders_and_users(projects: dict, inputs: dict, byproducts: dict, supply: dict, stockpiles: dict,
+                      demand: dict, materials: dict, members: list[str]) -> tuple[dict[str, set], dict[str, set]]:
+    """Regions that can hold each material (source) and that can use it (sink), members included
+    as pass-through on both sides when the material has any source and any use at all."""
+    src, use = defaultdict(set), defaultdict(set)
+    for o, mat, _ in supply:
+        src[mat].add(o)
+    for p, r in projects.items():
+        src[r["output"]].add(r["region"])
+        for mat, _ in byproducts.get(p, []):
+            src[mat].add(r["region"])
+        for mat, _ in inputs.get(p, []):
+            use[mat].add(r["region"])
+    for r in stockpiles.values():
+        src[r["material"]].add(r["location"])
+        use[r["material"]].add(r["location"])
+    for (n, mat, _), v in demand.items():
+        if v > 0:
+            use[mat].add(n)
+    for mat in materials:
+        if src[mat] and use[mat]:
+            src[mat] |= set(members)
+            use[mat] |= set(members)
+    return dict(src), dict(use)
 
 
 def _origins(materials, regions, members, projects, byproducts, supply, legs, stockpiles):

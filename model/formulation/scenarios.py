@@ -34,10 +34,14 @@ class Effects:
 
     def blocked(self, o: str, d: str, m: str, t: int) -> bool:
         """True when a route_block row forbids shipping m on the leg o → d in year t."""
+        if not self.blocks:
+            return False
         return any((bo, bd, bm, t) in self.blocks for bo in (o, WILDCARD) for bd in (d, WILDCARD) for bm in (m, None))
 
     def origin_blocked(self, g: str, d: str, m: str, t: int) -> bool:
         """True when an origin_block g>d forbids tonnes made in g from reaching member d in year t."""
+        if not self.oblocks:
+            return False
         return any((g, bd, bm, t) in self.oblocks for bd in (d, WILDCARD) for bm in (m, None))
 
     def demand_multiplier(self, n: str, m: str, t: int) -> float:

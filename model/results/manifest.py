@@ -16,18 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from model import __version__
 from model.run import RunInfo
-from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution, unmet_demand
+from model.solution import OPTIMAL, STOPPED_AT_GAP, TIME_LIMIT_FEASIBLE, Solution, unmet_demand
 
 if TYPE_CHECKING:
     from model.case.load import Case
     from model.workbook.sheets import TableNotes
 
-UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0.0##", "USD/t": "#,##0.00"}
+UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0", "USD/t": "#,##0.00"}
 
 KPI_WORDS = {
     "objective_musd": "objective (expected cost + risk term)",
     "expected_cost_musd": "expected cost",
-    "public_spend_musd": "public spend (aid and acquisitions, budget cost)",
+    "cvar_term_musd": "risk term (CVaR part of the objective)",
+    "public_spend_musd": "public spend (aid and acquisitions)",
+    "public_cost_musd": "public cost (budget use: each fund's cost factor times its spend)",
+    "expected_shortfall_cost_musd": "expected shortfall cost",
+    "worst_scenario_cost_musd": "cost of the worst scenario",
+    "expected_projects_funded": "projects funded, expected over scenarios",
     "expected_shortfall_t": "expected shortfall",
     "projects_funded": "projects funded",
     "stockpile_acquired_t": "stockpile acquired",
@@ -68,7 +73,23 @@ def _optimality(solution: Solution) -> str:
     if solution.status == TIME_LIMIT_FEASIBLE:
         shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "unknown"
         return f"NO: the time limit stopped the solver; the best plan may cost up to {shown} less than this one"
+    if solution.status == STOPPED_AT_GAP:
+        shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
+        return f"NO: progressive hedging stopped with this plan; the best plan may cost up to {shown} less"
     return "no plan"
+
+
+def engine_rows(solution: Solution) -> list[tuple]:
+    """Which engine solved the case and, under progressive hedging, its ranks, iterations and bounds."""
+    e = solution.engine
+    if e.get("name") != "PH":
+        return [("outcome", "engine", "extensive form (HiGHS)", "")]
+    return [("outcome", "engine", "PH (progressive hedging, mpi-sppy)", ""),
+            ("outcome", "ranks", e.get("ranks"), ""),
+            ("outcome", "PH iterations", e.get("iterations"), ""),
+            ("outcome", "PH lower bound", e.get("lower_musd"), "USD m"),
+            ("outcome", "PH upper bound", e.get("upper_musd"), "USD m"),
+            ("outcome", "PH gap", e.get("gap"), "fraction")]
 
 
 def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[str], build_s: float
@@ -85,6 +106,7 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
         ("outcome", "objective", solution.objective, "USD m"),
         ("outcome", "best bound", solution.bound, "USD m"),
         ("outcome", "relative gap", solution.gap, "fraction"),
+        *engine_rows(solution),
     ]
     if solution.message:
         rows.append(("outcome", "solver message", solution.message, ""))
@@ -104,7 +126,17 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
     rows += [("note", "marginal values", "given the chosen portfolio: FIDs fixed, integrality relaxed, LP re-solved", ""),
              ("note", "write_s", "time to build the workbook; saving it follows", "")]
     rows += [("chart", "chart", title, "") for title in drawn]
-    return rows, [UNIT_FORMATS.get(r[3]) for r in rows]
+    return rows, [_row_format(r) for r in rows]
+
+
+def _row_format(row: tuple) -> str | None:
+    """The Summary number format of a row from its unit; tonnes below 100 keep two decimals."""
+    value, unit = row[2], row[3]
+    if unit == "t" and isinstance(value, (int, float)) and abs(value) < 100 and value != 0:
+        return "#,##0.00"
+    if unit == "" and isinstance(value, int) and not isinstance(value, bool):
+        return "#,##0"
+    return UNIT_FORMATS.get(unit)
 
 
 def _unmet_rows(solution: Solution) -> list[tuple]:
@@ -135,6 +167,7 @@ def manifest_rows(case: Case, solution: Solution, run: RunInfo, notes: TableNote
         ("pyomo_version", _version("pyomo")),
         ("highspy_version", _version("highspy")),
         ("openpyxl_version", _version("openpyxl")),
+        ("xlsxwriter_version", _version("xlsxwriter")),
         ("platform", platform.platform()),
         ("case_name", case.name),
         ("case_path", top),

@@ -187,7 +187,7 @@ def _supply(m, d: ModelData) -> tuple[pd.DataFrame, pd.DataFrame]:
         if dd in members:
             row = acc[s, dd, mat, t]
             row[f"imports_{d.bloc(g)}_t"] += q
-            rate = d.tariff.get((g, dd, mat), 0.0) if g != COALITION else d.routes[o, dd, mat][1]
+            rate = d.route_rules.tariff(g, dd, mat) if g != COALITION else d.routes[o, dd, mat][1]
             if rate:
                 price = float(d.materials[mat]["price_usd_per_t"]) * d.effects[s].wshock.get((mat, t), 1.0)
                 row["tariffs_musd"] += q * rate / 100 * price / USD_PER_MUSD
@@ -272,8 +272,9 @@ def _dependence(m, d: ModelData) -> pd.DataFrame:
         if r["region"] in d.members:
             for mat, y in d.inputs.get(p, []):
                 use[s, r["region"], mat, t] += y * _v(v) * d.scale[r["output"]]
-    for (n, mat, g, t, s), v in m.cons.items():
-        by_origin[s, n, mat, t][g] += _v(v) * d.scale[mat]
+    for (n, mat, t, s), terms in m.uses.items():
+        for g, c, v in terms:
+            by_origin[s, n, mat, t][g] += c * _v(v) * d.scale[mat]
     for (s, n, mat, t), u in list(use.items()):
         use[s, "coalition", mat, t] += u
         for g, q in by_origin[s, n, mat, t].items():

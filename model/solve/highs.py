@@ -5,6 +5,11 @@ scipy arrays; `highspy.Highs.passModel` takes them in one call. This is much
 faster than the contrib interface, which walks the model constraint by
 constraint (DESIGN.md "Solver notes"). `columns` and `rows` map HiGHS's
 columns and rows back to Pyomo variables and constraints.
+
+A study that re-solves one model with a few more rows or another objective
+(near-optimal alternatives) adds them to the Pyomo model and hands only those
+to the HiGHS model already built (`add_rows`, `set_objective`): compiling the
+whole model again is what takes the time.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.gc_manager import PauseGC
+from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from model import solution as sol
@@ -84,10 +90,14 @@ class HighsRun:
                 info = LinearStandardFormCompiler().write(model, mixed_form=True)
         except InfeasibleConstraintException as exc:  # fixed variables violate a row
             raise TriviallyInfeasible(str(exc)) from exc
-        self.columns = info.columns
-        self.rows = info.rows
+        self.columns = list(info.columns)
+        self.rows = list(info.rows)
         self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+        # The compiler maps a maximised objective to a minimisation; HiGHS is told the true sense instead,
+        # so that the objective and bound it reports read as the model's.
+        self.maximise = bool(info.objectives) and info.objectives[0].sense == pyo.maximize
         self.col_index = {id(v): i for i, v in enumerate(self.columns)}
+        self.time_limit = options.get("time_limit_s")
         with _quiet_stdout():
             self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
@@ -102,8 +112,11 @@ class HighsRun:
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, a.shape[0]
         c = info.c.toarray()[0] if info.c.shape[0] else np.zeros(n)
-        lp.col_cost_ = np.asarray(c, dtype=float) * OBJECTIVE_SCALE
-        lp.offset_ = self.offset * OBJECTIVE_SCALE  # so that HiGHS's relative gap is on the whole cost
+        sign = -1.0 if self.maximise else 1.0
+        lp.col_cost_ = sign * np.asarray(c, dtype=float) * OBJECTIVE_SCALE
+        lp.offset_ = sign * self.offset * OBJECTIVE_SCALE  # so that HiGHS's relative gap is on the whole cost
+        if self.maximise:
+            lp.sense_ = highspy.ObjSense.kMaximize
         lp.col_lower_ = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
         lp.col_upper_ = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
         sense = np.array([mult for _, mult in self.rows], dtype=int)
@@ -133,11 +146,17 @@ class HighsRun:
                 "nonzeros": int(self.h.getNumNz())}
 
     def run(self) -> Outcome:
-        """Solve, map HiGHS's model status to one of model.solution's outcomes, and check the answer (`trusted`)."""
+        """Solve, map HiGHS's model status to one of model.solution's outcomes, and check the answer (`trusted`).
+
+        HiGHS measures its time limit from the first run of a Highs object, so a re-solve would inherit the
+        time already spent (HiGHS issue 1477): each run is given `time_limit` from its own start.
+        """
         return self.trusted(self._run())
 
     def _run(self) -> Outcome:
         _match_scheduler(self.h.getOptionValue("threads"))
+        if self.time_limit is not None:
+            self.h.setOptionValue("time_limit", self.h.getRunTime() + float(self.time_limit))
         t0 = time.perf_counter()
         self.h.run()
         secs = time.perf_counter() - t0
@@ -189,7 +208,12 @@ class HighsRun:
         return ""
 
     def trusted(self, out: Outcome) -> Outcome:
-        """`out`, or an UNRELIABLE outcome when the plan fails the check or the numbers are beyond the solver."""
+        """`out`, or an UNRELIABLE outcome when the plan fails the check or the numbers are beyond the solver.
+
+        A model changed in place (add_rows, set_objective) is no longer the arrays the check holds: not checked.
+        """
+        if getattr(self, "edited", False):
+            return out
         if out.status in sol.HAS_PLAN:
             chk = self.check()
             if chk.violation > MAX_VIOLATION:
@@ -241,8 +265,73 @@ class HighsRun:
         return Check(size, amount, where, obj_gap, objective, reported, span)
 
     def set_time_limit(self, seconds: float | None) -> None:
-        """Limit the next run to `seconds` (none: no limit)."""
-        self.h.setOptionValue("time_limit", float("inf") if seconds is None else float(seconds))
+        """Limit the next run to `seconds` from its own start (none: no limit)."""
+        self.time_limit = seconds
+        if seconds is None:
+            self.h.setOptionValue("time_limit", float("inf"))
+
+    # ------------------------------------------------------------ changing the model in place
+
+    def add_rows(self, constraints) -> None:
+        """Hand new linear constraints of the Pyomo model to HiGHS as rows, without compiling the model again.
+
+        Variables HiGHS has not seen (added to the model after it was compiled, or absent from every row) become
+        new columns with their bounds and domain; fixed variables are constants, as the compiler treats them.
+        """
+        lower, upper, starts, index, value = [], [], [], [], []
+        for con in constraints:
+            repn = generate_standard_repn(con.body, compute_values=True, quadratic=False)
+            if repn.nonlinear_expr is not None:
+                raise ValueError(f"{con.name} is not linear")
+            const = float(repn.constant)
+            starts.append(len(index))
+            for v, c in zip(repn.linear_vars, repn.linear_coefs):
+                index.append(self._column(v))
+                value.append(float(c))
+            lower.append(-INF if con.lower is None else float(pyo.value(con.lower)) - const)
+            upper.append(INF if con.upper is None else float(pyo.value(con.upper)) - const)
+            self.rows.append((con, 0))
+        if not lower:
+            return
+        self.edited = True
+        self.h.addRows(len(lower), np.array(lower), np.array(upper), len(index), np.array(starts, dtype=np.int32),
+                       np.array(index, dtype=np.int32), np.array(value, dtype=float))
+
+    def set_objective(self, objective) -> None:
+        """Replace HiGHS's objective by a linear Pyomo objective of the model (its sense included)."""
+        repn = generate_standard_repn(objective.expr, compute_values=True, quadratic=False)
+        if repn.nonlinear_expr is not None:
+            raise ValueError(f"{objective.name} is not linear")
+        cost = np.zeros(len(self.columns))
+        for v, c in zip(repn.linear_vars, repn.linear_coefs):
+            i = self._column(v)
+            if i >= len(cost):
+                cost = np.append(cost, np.zeros(i + 1 - len(cost)))
+            cost[i] += float(c)
+        idx = np.arange(len(cost), dtype=np.int32)
+        self.edited = True
+        self.maximise = objective.sense == pyo.maximize
+        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize if self.maximise else highspy.ObjSense.kMinimize)
+        self.h.changeColsCost(len(idx), idx, cost * OBJECTIVE_SCALE)
+        self.offset = float(repn.constant)
+        self.h.changeObjectiveOffset(self.offset * OBJECTIVE_SCALE)
+
+    def _column(self, v) -> int:
+        """HiGHS's column of Pyomo variable `v`, added (with its bounds and domain) when HiGHS does not have it."""
+        i = self.col_index.get(id(v))
+        if i is not None:
+            return i
+        lb = -INF if v.lb is None else float(v.lb)
+        ub = INF if v.ub is None else float(v.ub)
+        self.h.addVar(lb, ub)
+        i = len(self.columns)
+        self.columns.append(v)
+        self.col_index[id(v)] = i
+        self.integer = np.append(self.integer, v.is_integer())
+        self.lower, self.upper = np.append(self.lower, lb), np.append(self.upper, ub)
+        if v.is_integer():
+            self.h.changeColIntegrality(i, highspy.HighsVarType.kInteger)
+        return i
 
     def _relaxed(self) -> bool:
         return bool(getattr(self, "_is_relaxed", False))
