@@ -212,7 +212,7 @@ class HighsRun:
 
         A model changed in place (add_rows, set_objective) is no longer the arrays the check holds: not checked.
         """
-        if getattr(self, "edited", False):
+        if getattr(self, "edited", False) or self.maximise:  # a maximised objective is a search, not the case's cost
             return out
         if out.status in sol.HAS_PLAN:
             chk = self.check()

@@ -113,6 +113,8 @@ def _frontier_sheet(book: sheets.Book, case: Case, outcome: SweepOutcome, notes:
                                          "on_frontier": "TRUE when no other variant has less public spend and "
                                                         "less expected shortfall."},
                             comment="One row per distinct point of the chart; the frontier first, by public spend.")[0]
+    if not rows:  # no variant has a plan: nothing to draw (an empty chart would be refused)
+        return
     from model.results.charts import CHART_H, CHART_W
 
     chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
