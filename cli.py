@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from model import __version__
-from model.commands import MAX_THREADS
+from model.commands import MAX_THREADS, console_setup, echo, interrupt_status, result_complete
 from model.problems import CaseError, RunError
 
 
@@ -24,23 +24,45 @@ def planner_errors(fn):
             return fn(*args, **kwargs)
         except CaseError as exc:
             for p in exc.problems:
-                click.echo(str(p), err=True)
+                echo(str(p), err=True)
             n = sum(1 for p in exc.problems if p.severity == "error")
-            click.echo(f"{n} error(s): nothing was solved or written.", err=True)
+            echo(f"{n} error(s): nothing was solved or written.", err=True)
             sys.exit(exc.exit_code)
         except RunError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted.", err=True)
-            sys.exit(130)
+            _interrupted()
         except Exception as exc:  # the last line of defence: never a traceback for a planner
+            if _during_interrupt(exc):  # e.g. Pyomo's "Exiting PauseGC context manager out of order"
+                _interrupted()
             if debug:
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\nrerun with --debug for details, and report it.", err=True)
+            echo(f"internal error: {type(exc).__name__}: {exc}\nrerun with --debug for details, and report it.", err=True)
             sys.exit(3)
 
     return wrapper
+
+
+def _interrupted() -> None:
+    """Ctrl-C or SIGTERM: exit 130 or 143 with one line, or 0 when the command's result was already complete."""
+    done = result_complete()
+    if done is not None:
+        echo(f"interrupted after the result was written in full; it stands: {done}", err=True)
+        sys.exit(0)
+    echo("interrupted." if interrupt_status() == 130 else "terminated.", err=True)
+    sys.exit(interrupt_status())
+
+
+def _during_interrupt(exc: BaseException) -> bool:
+    """True when `exc` arose while an interrupt was unwinding (an interrupt is in its context chain)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__context__ or exc.__cause__
+    return False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +71,7 @@ def planner_errors(fn):
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """minplan: allied critical-mineral investment and stockpile planning."""
+    console_setup()
     ctx.obj = {"debug": debug}
 
 
@@ -80,7 +103,8 @@ def new(path: Path, force: bool) -> None:
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Result workbook (default: outputs/<case name>.xlsx).")
 @click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
 @click.option("--mip-rel-gap", type=click.FloatRange(min=0), help="Relative MIP gap at which to stop (overrides Settings).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+              help="Time limit of the run in seconds: the main solve and every EVPI/VSS solve together.")
 @click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), help="Solver threads.")
 @click.option("--seed", type=click.IntRange(min=0), help="Solver random seed.")
 @click.option("--no-kpis", is_flag=True, help="Skip the EVPI, VSS and value-of-adapting solves.")
@@ -121,7 +145,7 @@ def sweep(case: Path, varies: tuple[str, ...], jobs: int | None, out: Path | Non
     given = {"mip_rel_gap": mip_rel_gap, "time_limit_s": time_limit, "evpi_vss": False if no_evpi else None}
     outcome = sweep_command(case, varies, out, jobs, force, {k: v for k, v in given.items() if v is not None})
     if outcome.interrupted:
-        sys.exit(130)
+        sys.exit(interrupt_status())
 
 
 @main.command()

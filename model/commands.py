@@ -9,6 +9,10 @@ says why in plain words. Pyomo is imported only once a solve is certain.
 from __future__ import annotations
 
 import math
+import os
+import re
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,16 +21,89 @@ import click
 
 from model.case.schema import MAX_THREADS  # noqa: F401  (the bound of --threads, read by cli.py)
 from model.problems import EXIT_ERRORS, EXIT_UNREADABLE, Problems, RunError, UnreadableFile
-from model.run import RunInfo
+from model.run import ProgressBar, RunInfo
 from model.shipped import default_case, default_outputs
 from model.solution import STOPPED_AT_GAP, TIME_LIMIT_FEASIBLE, Solution, no_plan_reason, unmet_demand
-from model.workbook.outfile import check_output, file_name
+from model.workbook.outfile import check_output, file_name, resolved
 
 if TYPE_CHECKING:
     from model.results.compare import Comparison
     from model.solve.alternatives import Alternatives
     from model.studies.coalition import CoalitionOutcome
     from model.sweep.engine import SweepOutcome
+
+
+# Characters a terminal acts on rather than shows: C0/C1 controls (escape sequences that retitle or clear the
+# terminal), and the invisible and direction-changing marks that make text read other than it is.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_closed: list[bool] = []  # standard output is a closed pipe: later output is dropped
+
+
+def plain(text: object) -> str:
+    """`text` as it may reach a terminal: each control character shown as an escape (ESC as \\x1b), lines kept."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """Print a line for the planner: control characters escaped (a case's text never drives the terminal), and a
+    reader that stopped reading (`| head`) ends the output quietly instead of the command."""
+    if _closed and not err:
+        return
+    try:
+        click.echo(plain(text), err=err)
+    except BrokenPipeError:
+        _closed.append(True)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (sys.stderr if err else sys.stdout).fileno())
+        os.close(devnull)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `kill PID`, `timeout` and CI runners send), raised like Ctrl-C so that every temporary file
+    is removed on the way out and a sweep keeps what finished."""
+
+
+_awaited: list[tuple[Path, int]] = []  # the file whose placing completes the running command, and len(placed) then
+_terminated: list[bool] = []
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    _terminated.append(True)
+    raise Terminated
+
+
+def result_complete() -> Path | None:
+    """The command's result when it has been written in full (an interrupt then changes nothing), else None."""
+    from model.workbook.outfile import placed
+
+    if not _awaited:
+        return None
+    target, since = _awaited[-1]
+    return target if target in placed[since:] else None
+
+
+def _await(target: Path) -> None:
+    from model.workbook.outfile import placed
+
+    _awaited[:] = [(target, len(placed))]
+
+
+def interrupt_status() -> int:
+    """Exit status of an interrupted command: 143 after SIGTERM, 130 after Ctrl-C."""
+    return 143 if _terminated else 130
+
+
+def console_setup() -> None:
+    """Characters the console's encoding lacks (a ✓ on a cp1252 console) print as escapes, not as a crash; SIGTERM
+    unwinds like Ctrl-C (see Terminated)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream already closed
+                pass
 
 
 class Progress:
@@ -38,7 +115,7 @@ class Progress:
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
-            click.echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
+            echo(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", err=True)
 
 
 def run_validate(case_path: Path) -> int:
@@ -49,11 +126,11 @@ def run_validate(case_path: Path) -> int:
         _, problems = check_case(case_path)
     except UnreadableFile as exc:
         for p in exc.problems:
-            click.echo(str(p))
-        click.echo(f"{case_path}: cannot be read, so nothing was checked.")
+            echo(str(p))
+        echo(f"{case_path}: cannot be read, so nothing was checked.")
         return EXIT_UNREADABLE
     for line in validation_text(problems, case_path):
-        click.echo(line)
+        echo(line)
     return EXIT_ERRORS if problems.errors else 0
 
 
@@ -78,7 +155,7 @@ def run_new(path: Path, force: bool) -> None:
     from model.case.template import new_case
 
     new_case(path, force=force)
-    click.echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
+    echo(f"wrote {path}: start on its Overview sheet, replace the example rows, then run 'minplan validate {path}'")
 
 
 def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: dict[str, Any], engine: str = "ef",
@@ -99,16 +176,17 @@ def run_solve(case_path: Path | None, out: Path | None, force: bool, overrides: 
     case = load_case(case_path)
     read_s = time.perf_counter() - t0
     for warning in case.warnings:
-        click.echo(str(warning), err=True)
+        echo(str(warning), err=True)
     target = check_output(out or default_outputs() / f"{file_name(case.name)}.xlsx", case.files, force=force)
     if engine == "ph":
         return run_solve_ph(case_path, case, target, force, overrides, ranks, progress)
+    _await(target)
     from model.solve.solver import solve_case  # imports Pyomo: only once the output is known to be writable
 
     solution = solve_case(case, overrides, progress)
     solution.timings = {"read_s": read_s, **solution.timings}
     written, text = _write_solution(case, solution, target, force, run, overrides, progress)
-    click.echo(text)
+    echo(text)
     return written
 
 
@@ -292,7 +370,7 @@ def run_ph_ranks(case_path: Path, out: Path, force: bool, overrides: dict[str, A
     if report is not None:
         report.write_text(text + "\n")
     else:
-        click.echo(text)
+        echo(text)
     return written
 
 
@@ -342,6 +420,8 @@ def summary_text(name: str, solution: Solution, total_s: float, write_s: float |
         shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
         lines.append(f"NOT PROVEN OPTIMAL: the time limit stopped the solver; the best plan may cost up to {shown} less "
                      "than this one. Allow more time with --time-limit to close the gap.")
+    if isinstance(k.get("kpi_note"), str):
+        lines.append(f"note: {k['kpi_note']}")
     if solution.status == STOPPED_AT_GAP:
         shown = f"{gap:.2%}" if isinstance(gap, (int, float)) else "an unknown margin"
         lines.append(f"NOT PROVEN OPTIMAL: progressive hedging stopped with this plan; the best plan may cost up to {shown} "
@@ -369,30 +449,37 @@ def sweep_command(case_path: Path, texts: tuple[str, ...], out_dir: Path | None,
                   options: dict[str, Any]) -> SweepOutcome:
     """What `minplan sweep` does: load, sweep with progress on stderr, print the table; exit status is the caller's."""
     from model.case.load import load_case
-    from model.sweep.engine import default_jobs, run_sweep
+    from model.sweep.engine import default_jobs, run_sweep, sweep_paths
+    from model.sweep.vary import parse_varies, variants
 
     run = RunInfo(overrides=dict(options))
     case = load_case(case_path)
     for warning in case.warnings:
-        click.echo(str(warning), err=True)
+        echo(str(warning), err=True)
     target = out_dir or default_outputs() / f"{file_name(case.name, 'case')}_sweep"
-    t0 = time.perf_counter()
+    points = variants(parse_varies(texts, case))  # a bad target is said before the run is announced
+    _await(sweep_paths(case, resolved(target, "output folder"), points)[2])  # the chart is written last
+    bar: ProgressBar | None = None
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:
-        width = len(str(planned))
+        nonlocal bar
+        bar = bar or ProgressBar("sweep", planned, stream=click.get_text_stream("stderr"))
         kpi = row.get("objective_musd")
         shown = f"objective {kpi:,.3f} USD m" if isinstance(kpi, (int, float)) else row.get("reason", "")
-        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {finished:>{width}}/{planned} {row['variant']} {row['status']}: "
-                   f"{shown}", err=True)
+        bar.update(finished, f"{row['variant']} {row['status']}: {shown}")
 
     n_jobs = jobs or default_jobs()
-    click.echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
-    outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
-    click.echo(sweep_text(outcome))
-    click.echo(f"sweep workbook: {outcome.workbook}")
-    click.echo(f"frontier chart: {outcome.chart}")
+    echo(f"sweeping {case.name} with {n_jobs} worker(s); Ctrl-C stops and keeps what finished", err=True)
+    try:
+        outcome = run_sweep(case, texts, target, jobs=n_jobs, force=force, options=options, progress=progress, run=run)
+    finally:
+        if bar is not None:
+            bar.close()
+    echo(sweep_text(outcome))
+    echo(f"sweep workbook: {outcome.workbook}")
+    echo(f"frontier chart: {outcome.chart}")
     if outcome.interrupted:
-        click.echo(f"interrupted: {len(outcome.rows)} of {outcome.planned} variants finished and are in the sweep workbook; "
+        echo(f"interrupted: {len(outcome.rows)} of {outcome.planned} variants finished and are in the sweep workbook; "
                    "the others were not solved.", err=True)
     return outcome
 
@@ -423,32 +510,74 @@ def compare_command(paths: tuple[Path, ...], out: Path | None, force: bool, comm
     target = check_output(out or default_outputs() / "compare.xlsx", paths, force=force)  # before reading: a wrong -o is said at once
     cmp = compare_results(read_results(paths))
     written = write_comparison(target, cmp, list(paths), command, force=force)
-    click.echo(kpi_text(cmp))
+    echo(kpi_text(cmp))
     for w in cmp.warnings:
-        click.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
     for n in cmp.notes:
-        click.echo(f"note: {n}", err=True)
-    click.echo(f"comparison: {written}")
+        echo(f"note: {n}", err=True)
+    echo(f"comparison: {written}")
     return cmp
 
 
-def kpi_text(cmp: Comparison, max_rows: int = 60) -> str:
-    """The KPI table as printed on the console: value per run, and differences against the first run."""
+def kpi_text(cmp: Comparison, max_rows: int = 60, width: int = 100) -> str:
+    """The KPI table as printed on the console, at most `width` characters wide: value per run, change in percent.
+
+    Each run's value, its difference from the first run and the change in percent (for fractions, in points);
+    when that is too wide the differences are left to the workbook's KPIs sheet, and the KPI names are shortened
+    only as far as the runs need the room.
+    """
     from model.results.compare import as_number, is_missing
 
-    def show(v: Any, pct: bool = False) -> str:
+    def show(v: Any, unit: str, pct: bool = False) -> str:
         x = as_number(v) if not isinstance(v, str) else None
         if x is None or math.isnan(x):
-            return "" if is_missing(v) else str(v)
-        return f"{x:+.1%}" if pct else (f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:,.4g}" if abs(x) < 1 else f"{x:,.3f}")
+            return "" if is_missing(v) else str(v)[:12]
+        if pct:
+            return f"{x:+.1%}"
+        if unit == "fraction":
+            return f"{x:.2%}"
+        if x.is_integer() or abs(x) >= 100:
+            return f"{x:,.0f}"
+        return f"{x:,.2f}" if abs(x) >= 0.01 else f"{x:.2g}"
 
-    cols = [c for c in cmp.kpis.columns if c not in ("group", "unit")]
-    lines = [["kpi", *cols[1:]]]
+    base = cmp.labels[0]
+    others = cmp.labels[1:]
+    rows = []
     for _, r in cmp.kpis.head(max_rows).iterrows():
-        unit = f" ({r['unit']})" if r["unit"] else ""
-        lines.append([f"{r['group']}: {r['item']}{unit}", *[show(r[c], c.endswith("Δ%")) for c in cols[1:]]])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+        unit = r["unit"] or ""
+        group = {"outcome": "", "kpi": "", "objective breakdown": "cost: "}.get(r["group"], f"{r['group']}: ")
+        name = f"{group}{r['item']}" + (f" ({unit})" if unit and unit != "fraction" else "")
+        diffs, pcts = [], []
+        for lab in others:
+            d = r.get(f"{lab} − {base}")
+            if unit == "fraction":
+                x = as_number(d) if not isinstance(d, str) else None
+                diffs.append(show(d, unit))
+                pcts.append("" if x is None or math.isnan(x) else f"{x * 100:+.2f} pt")
+            else:
+                diffs.append(show(d, unit) if not isinstance(d, str) else "")
+                pcts.append(show(r.get(f"{lab} Δ%"), unit, True))
+        rows.append((name, [show(r[c], unit) for c in cmp.labels], diffs, pcts))
+
+    def table(with_diffs: bool) -> list[list[str]]:
+        head = ["kpi", *cmp.labels, *([f"{lab} − {base}" for lab in others] if with_diffs else []),
+                *[f"{lab} Δ%" for lab in others]]
+        return [head, *[[n, *v, *(d if with_diffs else []), *p] for n, v, d, p in rows]]
+
+    def widths_of(lines: list[list[str]]) -> list[int]:
+        return [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+
+    lines = table(True)
+    widths = widths_of(lines)
+    if sum(widths[1:]) + 2 * (len(widths) - 1) + 30 > width:  # too wide with the differences: keep values and Δ%
+        lines = table(False)
+        widths = widths_of(lines)
+    room = width - sum(widths[1:]) - 2 * (len(widths) - 1)
+    widths[0] = max(16, min(widths[0], room))
+    text = []
+    for line in lines:
+        first = line[0] if len(line[0]) <= widths[0] else line[0][: widths[0] - 1] + "…"
+        text.append("  ".join([first.ljust(widths[0]), *[c.rjust(w) for c, w in zip(line[1:], widths[1:])]]).rstrip())
     if len(cmp.kpis) > max_rows:
         text.append(f"... {len(cmp.kpis) - max_rows} more rows in the KPIs sheet")
     return "\n".join(text)
@@ -467,7 +596,7 @@ def run_alternatives(case_path: Path, slack: float, count: int, out: Path | None
     progress(f"reading {case_path}")
     case = load_case(case_path)
     for warning in case.warnings:
-        click.echo(str(warning), err=True)
+        echo(str(warning), err=True)
     target = check_output(out or default_outputs() / f"{file_name(case.name, 'case')}_alternatives.xlsx", case.files,
                           force=force)
     from model.solve.alternatives import find_alternatives  # imports Pyomo: only once the output is known to be writable
@@ -525,14 +654,14 @@ def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bo
     run = RunInfo(overrides=dict(options))
     case = load_case(case_path)
     for warning in case.warnings:
-        click.echo(str(warning), err=True)
+        echo(str(warning), err=True)
     plan_study(case, sample, seed)  # one member: said before anything else
     target = check_output(out or default_outputs() / f"{file_name(case.name, 'case')}_coalition.xlsx", case.files,
                           force=force)
     t0 = time.perf_counter()
 
     def say(message: str) -> None:
-        click.echo(f"[{time.perf_counter() - t0:7.1f} s] {message}", err=True)
+        echo(f"[{time.perf_counter() - t0:7.1f} s] {message}", err=True)
 
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:
         v = row.get("v_musd")
@@ -543,8 +672,8 @@ def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bo
     say(f"coalition study of {case.name} with {n_jobs} worker(s): the whole coalition first, for the time estimate")
     outcome = coalition_study(case, jobs=n_jobs, sample=sample, seed=seed, options=options, progress=progress, say=say)
     written = write_coalition_book(target, outcome, run, force=force)
-    click.echo(coalition_text(outcome))
-    click.echo(f"coalition workbook: {written}")
+    echo(coalition_text(outcome))
+    echo(f"coalition workbook: {written}")
     if outcome.shares is None:
         raise RunError(f"{len(outcome.failed)} coalition(s) have no value (see the Coalitions sheet), so the shares "
                        "could not be computed")

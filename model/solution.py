@@ -28,6 +28,7 @@ TIME_LIMIT_NO_PLAN = "time limit, no plan found"
 INFEASIBLE = "infeasible"
 UNBOUNDED = "unbounded"
 FAILED = "solver failed"
+UNRELIABLE = "numerically unreliable"  # the solver's answer fails the check against the model it was given
 STOPPED_AT_GAP = "plan found, gap stated"  # progressive hedging stopped (gap, iterations or time) above the MIP gap
 
 # Outcomes that carry a plan worth writing.
@@ -83,6 +84,8 @@ def no_plan_reason(solution: Solution, options: dict[str, Any] | None = None) ->
         shown = f" ({limit:g} s)" if isinstance(limit, (int, float)) else ""
         return (f"the time limit{shown} ran out before any plan was found; allow more time with --time-limit "
                 "(or time_limit_s on the Settings sheet), or accept a larger gap with --mip-rel-gap")
+    if solution.status == UNRELIABLE:
+        return "the solver's answer cannot be trusted" + detail
     return "the solver failed" + ("" if solution.status == FAILED else f" ({solution.status})") + detail
 
 

@@ -196,7 +196,7 @@ def test_time_limit_without_a_plan_says_so_and_what_to_change(tmp_path):
     done = run_cli("solve", EXAMPLE, "-o", out, "--time-limit", "1e-9")
     clean_error(done, "no plan: the time limit (1e-09 s) ran out before any plan was found",
                 "allow more time with --time-limit", "--mip-rel-gap", "No result workbook was written")
-    assert not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()  # folders are made when there is a file to write, not before
 
 
 # ---------------------------------------------------------------- where the result may go

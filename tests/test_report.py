@@ -15,7 +15,7 @@ from model.problems import RunError
 from model.results import write as report
 from model.results.write import RunInfo, write_result
 from model.solution import OPTIMAL, TIME_LIMIT_FEASIBLE, Solution
-from model.workbook import outfile
+from model.workbook import outfile, sheets
 from tests.conftest import minimal_sheets
 
 YEARS = (2026, 2027)
@@ -154,19 +154,24 @@ def test_text_from_input_is_never_a_formula(case, tmp_path):
     assert projects[0]["note"] == "-2 plants"
 
 
-def test_charts_are_native_and_beside_their_tables(case, tmp_path):
+def test_charts_are_native_and_on_the_dashboard(case, tmp_path):
     wb = load_workbook(write_result(tmp_path / "r.xlsx", case, hand_solution()))
-    assert len(wb["Funding"]._charts) == 1
-    assert len(wb["Stockpiles"]._charts) == 1
-    assert len(wb["Supply"]._charts) == 1
+    assert wb.sheetnames[:2] == ["Summary", "Dashboard"]
+    assert not any(wb[name]._charts for name in TABLE_SHEETS)  # the data sheets stay plain tables
+    titles = [r["value"] for r in records(wb["Summary"]) if r["section"] == "chart"]
+    assert len(wb["Dashboard"]._charts) == len(titles) >= 3
     data = [r for r in wb["ChartData"].iter_rows(values_only=True)]
     assert data[0][0] == "Budget use by fund, USD m"
     assert data[1][:3] == ("year", "G", "L") and data[2][:3] == (2026, 5.0, 2.25)
-    width = wb["Funding"].max_column
-    assert wb["Funding"]._charts[0].anchor._from.col == width + 1  # one empty column, then the chart
     # expected inventory: 0.6 * 2.0 + 0.4 * 0.5
     inv = next(i for i, r in enumerate(data) if r[0] and str(r[0]).startswith("Stockpile inventory"))
     assert data[inv + 2][1] == pytest.approx(1.4)
+    wide = wb["In_Projects"]  # more than 20 columns: two pages across, so the numbers stay legible
+    assert wide.page_setup.fitToWidth == -(-wide.max_column // sheets.COLUMNS_PER_PAGE) == 2
+    for ws in (wb["Supply"], wb["Summary"], wb["Funding"]):  # prints readably: landscape, one page wide, header repeated
+        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0  # 1 is the default, left out
+        assert ws.print_title_rows in ("1:1", "$1:$1") and ws.auto_filter.ref.startswith("A1:")
 
 
 def test_manifest_records_what_produced_the_workbook(case, tmp_path):
@@ -225,7 +230,7 @@ def test_failed_write_leaves_no_file_and_no_temp(case, tmp_path, monkeypatch):
             f.write(b"PK half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.Workbook, "save", broken_save)
+    monkeypatch.setattr(report.sheets.Book, "save", broken_save)
     with pytest.raises(RunError, match="disk full; nothing was written"):
         write_result(out, case, hand_solution())
     assert os.listdir(tmp_path) == ["case.xlsx"]
@@ -302,3 +307,17 @@ def test_every_declared_result_table_is_a_solution_table():
     fields = {f.name for f in dataclasses.fields(Solution)}
     assert [t.name for t in TABLES if t.name not in fields] == []
     assert len({t.sheet for t in TABLES if t.sheet}) == len([t for t in TABLES if t.sheet])
+
+
+def test_long_tables_also_go_to_parquet_beside_the_workbook(case, tmp_path, monkeypatch):
+    """Past PARQUET_ROWS a table is also written as Parquet (analysts need not wait on Excel), and the sheet says so."""
+    monkeypatch.setattr(report, "PARQUET_ROWS", 3)  # Supply's 4 rows count as long here
+    sol = hand_solution()
+    out = write_result(tmp_path / "r.xlsx", case, sol)
+    pq = tmp_path / "r_Supply.parquet"
+    pd.testing.assert_frame_equal(pd.read_parquet(pq), sol.supply, check_dtype=False)
+    assert len(sol.scenarios) < 3 and not (tmp_path / "r_Scenarios.parquet").exists()  # short: the workbook is enough
+    wb = load_workbook(out)
+    assert "r_Supply.parquet" in wb["Supply"]["A1"].comment.text
+    summary = {(r["section"], r["item"]): r["value"] for r in records(wb["Summary"])}
+    assert summary[("note", "supply as Parquet")] == str(pq)

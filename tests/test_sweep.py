@@ -134,19 +134,21 @@ def test_results_do_not_depend_on_the_number_of_workers(case, tmp_path):
     assert [tuple(r[k] for k in keys) for r in one.rows] == [tuple(r[k] for k in keys) for r in two.rows]
 
 
-def test_infeasible_variant_is_a_row_and_the_others_finish(case, tmp_path):
+def test_variant_that_breaks_a_rule_is_a_row_and_the_others_finish(case, tmp_path):
+    """capacity_t 2 below initial_t 4 is refused by validation, exactly as the same edit in the file would be."""
     out = run_sweep(case, ["Stockpiles.capacity_t=10,2,20"], tmp_path / "sw", jobs=2)
     status = {r["variant"]: r["status"] for r in out.rows}
-    assert status == {"v01": "optimal", "v02": "infeasible", "v03": "optimal"}
+    assert status == {"v01": "optimal", "v02": "invalid", "v03": "optimal"}
     bad = out.rows[1]
-    assert "no plan satisfies every rule" in bad["reason"] and bad["result_file"] is None
+    assert bad["reason"] == ("error: case.xlsx: Stockpiles!E2: initial_t is above capacity_t (found '4'; expected at most 2)"
+                             " (in the variant Stockpiles.capacity_t=2)") and bad["result_file"] is None
     files = sorted(p.name for p in out.out_dir.iterdir())
     assert files == ["grant_frontier.png", "grant_sweep.xlsx", "grant_v01.xlsx", "grant_v03.xlsx"]
     wb = load_workbook(out.workbook, read_only=True)
     rows = list(wb["Sweep"].iter_rows(values_only=True))
     header = rows[0]
     table = [dict(zip(header, r)) for r in rows[1:]]
-    assert [r["status"] for r in table] == ["optimal", "infeasible", "optimal"]
+    assert [r["status"] for r in table] == ["optimal", "invalid", "optimal"]
     assert table[1]["Stockpiles.capacity_t"] == 2
     varied = list(wb["Varied"].iter_rows(values_only=True))
     assert dict(zip(varied[0], varied[1]))["rows_changed"] == 1
@@ -179,3 +181,39 @@ def test_frontier_keeps_the_points_no_other_beats_on_both():
     pts = [(0.0, 30.0, "v01"), (0.0, 30.0, "v02"), (5.0, 0.0, "v03"), (7.0, 0.0, "v04"), (2.0, 40.0, "v05"), (3.0, 10.0, "v06")]
     assert [p[2] for p in frontier(pts)] == ["v01", "v06", "v03"]
     assert sorted(p[2] for p in point_labels(pts)) == ["v01, v02", "v03", "v04", "v05", "v06"]
+
+
+def test_frontier_sheet_labels_points_by_their_varied_values(case, tmp_path):
+    """The sweep workbook draws the frontier natively, each point named by what was varied, not by v01…."""
+    import re
+    import zipfile
+
+    out = run_sweep(case, ["Stockpiles.capacity_t=10,2,20"], tmp_path / "sw", jobs=1)
+    wb = load_workbook(out.workbook)
+    assert wb.sheetnames == ["Sweep", "Frontier", "Varied", "Manifest"]
+    rows = list(wb["Frontier"].iter_rows(values_only=True))
+    labels = sorted(r[0] for r in rows[1:])
+    assert labels == ["10, 20"]  # v02 (capacity 2) has no plan; v01 and v03 land on one spot and share its label
+    with zipfile.ZipFile(out.workbook) as z:
+        xml = z.read("xl/charts/chart1.xml").decode()
+    assert re.findall(r"<a:t>([^<]*)</a:t>", xml).count("10, 20") == 1 and '<c:smooth val="1"/>' not in xml
+
+
+def test_progress_bar_counts_and_time_left():
+    import io
+
+    from model.run import ProgressBar, bar_text
+
+    assert bar_text("sweep", 2, 8, 10.0, "v02 optimal", width=8) == "sweep [##......] 2/8  10 s, about 30 s left  v02 optimal"
+    assert bar_text("sweep", 8, 8, 40.0, width=4) == "sweep [####] 8/8  40 s"
+    log = io.StringIO()
+    bar = ProgressBar("sweep", 3, stream=log, tty=False)
+    bar.update(1, "v01 optimal")
+    bar.update(3, "v03 optimal")
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].endswith("sweep [] 1/3  0 s, about 0 s left  v01 optimal")
+    term = io.StringIO()
+    bar = ProgressBar("sweep", 2, stream=term, tty=True)
+    bar.update(1)
+    bar.update(2)
+    assert term.getvalue().count("\r") == 2 and term.getvalue().endswith("\n")

@@ -98,6 +98,8 @@ def test_dropdowns_cover_enumerations_and_references(template):
             letter = openpyxl.utils.get_column_letter(j)
             lists = [dv for dv in rules.get(letter, []) if dv.type == "list"]
             where = f"{sheet.name}.{col.name}"
+            if sheet.name == "Settings" and col.name == "value":
+                continue  # one rule per key's cell: test_each_setting_value_has_its_own_rule
             if col.kind == S.ENUM:
                 assert len(lists) == 1, where
                 assert lists[0].formula1.strip('"').split(",") == list(col.choices), where
@@ -193,3 +195,64 @@ def test_filled_template_validates_clean(template, tmp_path):
     assert problems.errors == [], [str(p) for p in problems.errors]
     assert [r.values["region"] for r in merged.tables["Regions"]] == ["CA", "AR"]
     assert merged.settings["start_year"].values["value"] == 2030
+
+
+def test_each_setting_value_has_its_own_rule(template):
+    """Settings mixes kinds in one column: decisions offers adaptive/now, mip_rel_gap is checked from 0 to 0.5."""
+    ws = openpyxl.load_workbook(template)["Settings"]
+    row = {r[0].value: r[0].row for r in ws.iter_rows(min_row=2)}
+    by_cell = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
+    decisions = by_cell[f"B{row['decisions']}"]
+    assert (decisions.type, decisions.formula1) == ("list", '"adaptive,now"')
+    gap = by_cell[f"B{row['mip_rel_gap']}"]
+    assert (gap.type, gap.operator, gap.formula1, gap.formula2) == ("decimal", "between", "0", "0.5")
+    seed = by_cell[f"B{row['random_seed']}"]
+    assert (seed.type, seed.formula2) == ("whole", str(S.MAX_SEED))
+    assert f"B{row['case_name']}" not in by_cell
+
+
+def _comments(wb, sheet: str) -> dict[str, str]:
+    return {c.value: c.comment.text for c in wb[sheet][1]}
+
+
+def test_every_word_of_every_dropdown_is_explained_where_it_is_typed(template):
+    wb = openpyxl.load_workbook(template)
+    overview = "\n".join(str(c.value) for row in wb["Overview"].iter_rows() for c in row if c.value is not None)
+    notes = {r[0]: r[2] for r in wb["Settings"].iter_rows(min_row=2, values_only=True)}
+    for sheet in S.SHEETS:
+        for col in (*sheet.columns, *(S.SETTINGS_KEYS if sheet.name == "Settings" else ())):
+            if col.kind != S.ENUM or col.name == "key":
+                continue
+            assert [w for w, _ in col.meanings] == list(col.choices), f"{sheet.name}.{col.name} explains every word"
+            text = notes[col.name] if sheet.name == "Settings" else _comments(wb, sheet.name)[col.name]
+            for word, meaning in col.meanings:
+                assert f"{word}: {meaning}" in text and f"{word}: {meaning}" in overview, (sheet.name, word)
+
+
+def test_magnitude_and_target_say_per_kind_what_they_mean(template):
+    wb = openpyxl.load_workbook(template)
+    comments = _comments(wb, "Disruptions")
+    for col in ("magnitude", "target"):
+        assert "see docs" not in comments[col]
+        assert all(kind in comments[col] for kind in S.DISRUPTION_KINDS), col
+    assert "origin_block: no tonne made in the origin reaches the destination" in comments["kind"]
+    lists = [dv for dv in wb["Disruptions"].data_validations.dataValidation if dv.type == "list"]
+    assert any("origin_block" in dv.formula1 for dv in lists)
+
+
+def test_overview_explains_the_scenario_tree_shortfall_costs_and_how_to_type_numbers(template):
+    wb = openpyxl.load_workbook(template)
+    overview = "\n".join(str(c.value) for row in wb["Overview"].iter_rows() for c in row if c.value is not None)
+    for words in ("a scenario tree", "decisions = adaptive", "decisions = now", "ShortfallCosts", "max_nodes",
+                  "fid_step_yr", "Penalties must not fall", "region * applies to the coalition as a whole",
+                  "not 1,000", "1e9 t", "Disruptions magnitude"):
+        assert words in overview, words
+
+
+def test_template_examples_show_a_two_step_cost_curve_and_a_coalition_policy(template):
+    wb = openpyxl.load_workbook(template)
+    steps = [r[:4] for r in wb["ShortfallCosts"].iter_rows(min_row=2, values_only=True)]
+    assert steps == [("magnet", None, 0.1, 100000), ("magnet", None, 0.3, 200000)]
+    assert "*" in [r[0] for r in wb["Policies"].iter_rows(min_row=2, values_only=True)]
+    region_rule = next(dv for dv in wb["Policies"].data_validations.dataValidation if str(dv.sqref).startswith("A2:"))
+    assert region_rule.errorStyle == "warning" and "type *" in region_rule.prompt

@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,7 +21,12 @@ from model.case import schema as S
 MAX_ABS_NUMBER = 1e15  # larger magnitudes are typing slips, and overflow the solver
 EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
 YEAR_RANGE = (1900, 2200)  # a year outside is a slip (the horizon check covers most year columns too)
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,000 or 12,500.5 (not 1,5)
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # a number typed as text, as Excel reads it
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}([, '\u00a0\u202f])[0-9]{3}(\1[0-9]{3})*(\.[0-9]*)?")  # 1,000 / 1 000 / 12,500.5
+_EUROPEAN = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{3})*,[0-9]+")  # 1,5 / 1.000,5: a decimal comma
+_NOT_FINITE = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # control characters (calamine decodes _x001B_ into a real ESC)
+FREE_TEXT = {"name", "description", "note", "source"}  # prose columns; every other text column holds identifiers or words
 _DATES = (dt.datetime, dt.date, dt.time, dt.timedelta)
 _PLAIN_UNITS = {"", "year", "fraction", "fraction per year"}  # units not worth repeating in a message
 _UNIT_WORDS = {"yr": "years", "%": "percent (5 means 5%)", "s": "seconds"}
@@ -40,6 +46,9 @@ def did_you_mean(word: str, options) -> str:
 
 
 def _num(x: float) -> str:
+    """1000, 0.5, and 1e9 for the large powers of ten that limits are."""
+    if abs(x) >= 1e6 and f"{abs(x):g}".startswith("1e+"):
+        return ("-" if x < 0 else "") + f"{abs(x):g}".replace("e+0", "e").replace("e+", "e")
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
@@ -66,6 +75,8 @@ def expected_text(col: S.Column) -> str:
         text = f"{noun} of at most {_num(hi)}"
     else:
         text = noun
+    if col.hint:
+        text = f"{col.hint}, {text.removeprefix(noun + ' ')}"
     return text if col.unit in _PLAIN_UNITS else f"{text}, in {_UNIT_WORDS.get(col.unit, col.unit)}"
 
 
@@ -73,7 +84,9 @@ def _range_problem(col: S.Column, x: float) -> str | None:
     if col.min is not None and (x < col.min or (col.min_open and x == col.min)):
         return "is negative" if col.min == 0 and x < 0 else f"is below {_num(col.min)}" if x < col.min else "is too small"
     if col.max is not None and (x > col.max or (col.max_open and x == col.max)):
-        return f"is above {_num(col.max)}" if x > col.max else f"must be less than {_num(col.max)}"
+        if x == col.max:
+            return f"must be less than {_num(col.max)}"
+        return f"is above {_num(col.max)}" + (f", {col.max_why}" if col.max_why else "")
     return None
 
 
@@ -84,17 +97,71 @@ def _to_number(v: Any) -> float | str:
     if isinstance(v, _DATES):
         return "holds a date, not a number"
     if isinstance(v, str):
-        t = v.strip()
-        if _THOUSANDS.match(t):
-            t = t.replace(",", "")
-        try:
-            return float(t)
-        except ValueError:
-            return "is not a number"
+        return _text_number(v.strip())
     try:
         return float(v)
     except (TypeError, ValueError, OverflowError):
         return "is not a number"
+
+
+def _text_number(t: str) -> float | str:
+    """A number typed as text, read only in the one way every locale reads it.
+
+    Python's float() also takes '9_000' and Arabic-Indic or full-width digits,
+    and a planner's '1,000' means 1000 in some locales and 1 in others: each is
+    refused with how to type it instead.
+    """
+    if _NUMBER.fullmatch(t):
+        return float(t)
+    if t.lower() in _NOT_FINITE:
+        return float(t)  # refused next, as not a finite number
+    ascii_digits = "".join(str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch for ch in t)
+    if ascii_digits != t:
+        as_typed = f" as {ascii_digits}" if _NUMBER.fullmatch(ascii_digits) else ""
+        return f"is typed with digits other than 0-9: type it{as_typed} with the digits 0 to 9"
+    if "_" in t and _NUMBER.fullmatch(t.replace("_", "")):
+        return f"has underscores between its digits: type it as {t.replace('_', '')}, digits only"
+    grouped = _GROUPED.fullmatch(t)
+    if grouped:
+        plain = t.replace(grouped.group(1), "")
+        if grouped.group(1) == "," and t.count(",") == 1 and "." not in t:
+            other = _num(float(t.replace(",", ".")))
+            return (f"is text with a comma, which means {plain} in some locales and {other} in others: type {plain} "
+                    f"(or {other}) as a number, digits only, a point for decimals")
+        return f"is text with a thousands separator: type it as {plain}, digits only, a point for decimals"
+    if _EUROPEAN.fullmatch(t):
+        point = t.replace(".", "").replace(",", ".")
+        return f"is text with a decimal comma: type it as {point}, with a point for decimals"
+    return "is not a number"
+
+
+def escaped(text: str) -> str:
+    """`text` with control and invisible characters written as escapes (\\x1b, \\u200b), safe to print."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
+# Letters of other scripts drawn like Latin ones (Unicode's confusables for the Latin letters of identifiers).
+_LOOKALIKE = str.maketrans("АВЕКМНОРСТХаеорсухіјѕԁӏҮΑΒΕΖΗΙΚΜΝΟΡΤΥΧορνϲ", "ABEKMHOPCTXaeopcyxijsdlYABEZHIKMNOPTYXopvc")
+
+
+def skeleton(text: str) -> str:
+    """What an identifier looks like: compatibility forms folded, invisible characters dropped, lookalike letters
+    of other scripts read as Latin, capitals ignored. Two identifiers with one skeleton look the same."""
+    folded = unicodedata.normalize("NFKC", text).translate(_LOOKALIKE)
+    return "".join(ch for ch in folded if unicodedata.category(ch) not in ("Cf", "Cc", "Mn")).casefold()
+
+
+def unusual(text: str) -> str:
+    """The characters of `text` that are not plain ASCII, named: 'С (CYRILLIC CAPITAL LETTER ES, U+0421)'."""
+    seen = dict.fromkeys(ch for ch in text if not (ch.isascii() and ch.isprintable()))
+    return ", ".join(f"{escaped(ch)} ({unicodedata.name(ch, 'an unnamed character')}, U+{ord(ch):04X})" for ch in seen)
+
+
+def control_problem(text: str) -> str:
+    """The problem text for an identifier holding control characters, each shown escaped."""
+    chars = sorted({escaped(ch) for ch in _CONTROL.findall(text)})
+    return (f"holds the control character{'s' if len(chars) > 1 else ''} {', '.join(chars)}, invisible in Excel "
+            "(a paste from a terminal or a web page, or a _x001B_ code): retype the identifier")
 
 
 def parse_value(col: S.Column, v: Any) -> tuple[Any, str | None]:
@@ -118,6 +185,8 @@ def parse_value(col: S.Column, v: Any) -> tuple[Any, str | None]:
                 return None, "is not valid text"
             v = str(int(v)) if v.is_integer() else str(v)
         text = str(v).strip()
+        if col.name not in FREE_TEXT and _CONTROL.search(text):
+            return None, control_problem(text)
         if kind == S.ENUM:
             low = text.lower()
             for c in col.choices:
@@ -161,7 +230,7 @@ def parser(col: S.Column) -> Callable[[Any], tuple[Any, str | None]]:
     slow = partial(parse_value, col)
     if kind == S.TEXT:
         def text(v: Any) -> tuple[Any, str | None]:
-            if type(v) is str and not v.startswith("#"):
+            if type(v) is str and not v.startswith("#") and not _CONTROL.search(v):
                 return v.strip(), None
             return slow(v)
         return text

@@ -8,10 +8,14 @@
   an error, like any other FID window that cannot bring a project online.
 - A fund whose eligibility matches no project it could support is a warning.
 - Materials nobody demands or produces, and members with no demand, are warnings.
+- Member projects that turn materials into each other in a cycle (X → Y → X)
+  are a warning naming the cycle: each pass through a member's plant makes
+  the tonnes coalition-made, so a cycle could wash an imported tonne's origin.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 from model.case.domain import eligible, fid_window
@@ -24,6 +28,7 @@ NEVER = 10**6  # an FID year no project can reach
 def feasibility(ctx: Ctx, p: Problems) -> None:
     """Every feasibility check of this module."""
     _usage(ctx, p)
+    _material_cycles(ctx, p)
     _reach(ctx, p)
     if ctx.horizon:
         _requires_chains(ctx, p)
@@ -178,3 +183,52 @@ def _fund_reach(ctx: Ctx, p: Problems) -> None:
             warn(p, rec, col, "this fund's eligibility matches no project it could support: no candidate, and no "
                  "committed project with fid_year from start_year on, stands in an eligible region",
                  found=", ".join(v.get("eligible_regions") or ()) or v.get("fund"))
+
+
+def _material_cycles(ctx: Ctx, p: Problems) -> None:
+    """A cycle among the materials member projects make from one another (input → output or by-product)."""
+    edges: dict[str, dict[str, tuple[str, object]]] = defaultdict(dict)  # input -> made -> (project, Recipes row)
+    made_with: dict[str, list[str]] = defaultdict(list)  # project -> what it makes
+    for name, rec in ctx.projects.items():
+        if rec.values.get("region") in ctx.members and rec.values.get("output") is not None:
+            made_with[name].append(rec.values["output"])
+    for r in ctx.rows("Recipes"):
+        if r.values.get("role") == "byproduct" and r.values.get("project") in made_with:
+            made_with[r.values["project"]].append(r.values.get("material"))
+    for r in ctx.rows("Recipes"):
+        proj, m = r.values.get("project"), r.values.get("material")
+        if r.values.get("role") == "input" and proj in made_with and m is not None:
+            for out in made_with[proj]:
+                if out is not None and out != m:
+                    edges[m].setdefault(out, (proj, r))
+    told: set[frozenset] = set()
+    for start in sorted(edges):
+        path = _cycle_from(start, edges)
+        if path is None or frozenset(path) in told:
+            continue
+        told.add(frozenset(path))
+        steps = [(edges[a][b][0], a, b) for a, b in itertools.pairwise([*path, path[0]])]
+        how = "; ".join(f"{proj} makes {b} from {a}" for proj, a, b in steps)
+        warn(p, edges[path[0]][path[1]][1], "material", "member projects turn these materials into each other in a "
+             f"cycle: {' → '.join([*path, path[0]])} ({how}); each pass makes the tonnes coalition-made, so the cycle "
+             "could give imported tonnes a new origin", found=path[0])
+
+
+def _cycle_from(start: str, edges: dict) -> list[str] | None:
+    """The shortest cycle through `start` (breadth first), as its materials from `start`, or None."""
+    back = {start: None}
+    todo = [start]
+    while todo:
+        nxt = []
+        for a in todo:
+            for b in sorted(edges.get(a, {})):
+                if b == start:
+                    path = [a]
+                    while back[path[-1]] is not None:
+                        path.append(back[path[-1]])
+                    return path[::-1]
+                if b not in back:
+                    back[b] = a
+                    nxt.append(b)
+        todo = nxt
+    return None

@@ -33,6 +33,9 @@ class Case:
     tables: dict[str, pd.DataFrame]
     files: tuple[Path, ...]
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    digests: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes that were read
+    # the validated records the tables were built from: a sweep edits and re-validates them like a file
+    records: MergedCase | None = field(default=None, repr=False, compare=False)
     sampled: bool = False  # the Scenarios table is a seeded sample of the Events family, not every combination
 
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -52,8 +55,9 @@ class Case:
         return self.settings.get("case_name") or self.path.stem
 
     def sha256(self) -> dict[str, str]:
-        """SHA-256 of every file the case was read from (the case itself first)."""
-        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in self.files}
+        """SHA-256 of every file the case was read from (the case itself first): of the bytes read when the
+        case was loaded, so a file edited during the solve does not lend the result its new hash."""
+        return {str(p): self.digests.get(str(p)) or hashlib.sha256(p.read_bytes()).hexdigest() for p in self.files}
 
 
 def check_case(path: str | Path) -> tuple[MergedCase | None, Problems]:
@@ -95,7 +99,7 @@ def load_case(path: str | Path) -> Case:
     return build_case(path, merged, tuple(problems.warnings))
 
 
-def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = ()) -> Case:
+def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (), keep_records: bool = True) -> Case:
     """Turn validated records into typed tables, applying every default."""
     import pandas as pd
 
@@ -125,7 +129,8 @@ def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (
         tables[sheet.name] = pd.DataFrame({k: _objects(v) for k, v in data.items()}, dtype=object)
     _computed_defaults(tables, start, end)
     sampled = _scenario_family(tables, int(settings["max_scenarios"]), int(settings["random_seed"] or 0))
-    return Case(path.resolve(), settings, tables, tuple(merged.files), warnings, sampled)
+    return Case(path.resolve(), settings, tables, tuple(merged.files), warnings, dict(merged.digests),
+                merged if keep_records else None, sampled=sampled)
 
 
 def _computed_defaults(t: dict[str, pd.DataFrame], start: int, end: int) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from model.case import schema as S
-from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, expected_text, parse_value, parser
+from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, escaped, expected_text, parse_value, parser
 from model.problems import Problems, UnreadableFile
 from model.workbook.read import RawBook, RawSheet, read_book
 
@@ -61,25 +61,41 @@ class CaseFile:
     tables: dict[str, list[Record]]  # sheet -> records (Settings excluded)
     present: set[str]  # sheets present in the file
     columns: dict[str, set[str]]  # sheet -> columns present
+    sha256: str = ""  # of the bytes read
 
 
 # ---------------------------------------------------------------- one file
 
 
-def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -> dict[int, str]:
-    """Column position -> schema column name; reports unknown, duplicate and missing columns."""
+def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -> tuple[dict[int, str], set[str]]:
+    """Column position -> schema column name, and the columns that are there under a misspelt header.
+
+    Reports unknown, duplicate and missing columns. An unknown header whose values would otherwise be lost, and
+    that is close to a column the sheet lacks, is the cause of every blank that column then shows: it is reported
+    once, as an error, and the column counts as present with every row's value already reported.
+    """
     known = S.all_columns(sheet)
+    names = {h.strip().lower().replace(" ", "_") for h in raw.headers if h}
     out: dict[int, str] = {}
     seen: dict[str, str] = {}
+    misspelt: set[str] = set()
     for i, h in enumerate(raw.headers):
+        has_values = any(i < len(r[1]) and r[1][i] is not None for r in raw.rows)
         if not h:
-            if any(i < len(r[1]) and r[1][i] is not None for r in raw.rows):
+            if has_values:
                 problems.error("a column with values has no header", path, f"{raw.name}!{raw.letter(i)}1",
                                expected="a column name from the template in row 1")
             continue
         name = h.strip().lower().replace(" ", "_")
         if name not in known:
-            problems.warn(f"unknown column '{h}' is ignored" + did_you_mean(name, known), path, f"{raw.name}!{raw.letter(i)}1")
+            guess = closest(name, known)
+            where = f"{raw.name}!{raw.letter(i)}1"
+            if guess is not None and guess not in names and guess not in misspelt and has_values:
+                misspelt.add(guess)
+                problems.error(f"column '{escaped(h)}' is not known; did you mean '{guess}'? Until it is renamed, every "
+                               f"row's {guess} reads as blank", path, where, expected=f"the header {guess}")
+            else:
+                problems.warn(f"unknown column '{escaped(h)}' is ignored" + did_you_mean(name, known), path, where)
             continue
         if name in seen:
             problems.error(f"column '{name}' appears twice (also at {raw.name}!{seen[name]})", path,
@@ -87,11 +103,11 @@ def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -
             continue
         seen[name] = f"{raw.letter(i)}1"
         out[i] = name
-    return out
+    return out, misspelt
 
 
 def _settings(raw: RawSheet, path: Path, problems: Problems, formulas: set[str]) -> dict[str, Record]:
-    hmap = _header_map(raw, S.SHEET["Settings"], path, problems)
+    hmap, _ = _header_map(raw, S.SHEET["Settings"], path, problems)
     pos = {v: k for k, v in hmap.items()}
     missing = [need for need in ("key", "value") if need not in pos]
     if missing:
@@ -133,7 +149,7 @@ def _settings(raw: RawSheet, path: Path, problems: Problems, formulas: set[str])
 
 
 def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, formulas: set[str]) -> tuple[list[Record], set[str]]:
-    hmap = _header_map(raw, sheet, path, problems)
+    hmap, misspelt = _header_map(raw, sheet, path, problems)
     cols = S.all_columns(sheet)
     letters = {name: raw.letter(i) for i, name in hmap.items()}
     records = []
@@ -160,10 +176,11 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
         if not bad and not filled:
             continue
         rec = Record(sheet.name, values, str(path), rownum, letters)
+        bad.extend(misspelt)  # blank because its header is misspelt: reported once, at the header
         if bad:
             rec.values["_bad"] = tuple(sorted(bad))
         records.append(rec)
-    return records, set(hmap.values())
+    return records, set(hmap.values()) | misspelt
 
 
 def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> None:
@@ -180,7 +197,12 @@ def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> No
         f, where = rec.ref(sheet.key[0])
         other = first.ref(sheet.key[0])[1]
         found = ", ".join("(blank)" if v is None else str(v) for v in k)
-        if sheet.name == "Routes":
+        roles = {r.values.get("role") for r in (first, rec)}
+        if sheet.name == "Recipes" and roles == {"input", "byproduct"}:
+            problems.error(f"a project may not take one of its by-products as an input (the other row is {other}): "
+                           "processing gives the output a new origin, so the project would relabel its own tonnes",
+                           f, where, found=found, expected="one row per project and material: input or byproduct")
+        elif sheet.name == "Routes":
             problems.error(f"two Routes rows for the same origin, destination and material (also {other}): "
                            "they match the same flows equally well", f, where, found=found,
                            expected="one row per origin, destination and material: delete or merge one")
@@ -226,7 +248,7 @@ def read_case_file(path: Path, problems: Problems) -> CaseFile:
         else:
             tables[canonical], columns[canonical] = _records(raw, S.SHEET[canonical], path, problems, formulas)
             _duplicates(S.SHEET[canonical], tables[canonical], problems)
-    return CaseFile(path, settings, tables, present, columns)
+    return CaseFile(path, settings, tables, present, columns, book.sha256)
 
 
 # ---------------------------------------------------------------- inheritance
@@ -243,11 +265,17 @@ class MergedCase:
     files: list[Path]
     sheet_files: dict[str, str] = field(default_factory=dict)  # sheet -> top-most file that has it
     base_failed: bool = False  # a base case could not be read: the case is incomplete, so not cross-checked
+    digests: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes read
 
 
 def read_case(path: str | Path, problems: Problems) -> MergedCase:
     """Read a case and every base it inherits from, merged row by row."""
-    return _read_chain(Path(path).resolve(), problems, [])
+    try:
+        top = Path(path).resolve()
+    except (RuntimeError, OSError):  # Python 3.11 reports a loop of symbolic links as RuntimeError
+        raise UnreadableFile(path, f"{path} is a loop of symbolic links, not a file: give the path of the .xlsx "
+                                   "workbook itself") from None
+    return _read_chain(top, problems, [])
 
 
 def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> MergedCase:
@@ -260,7 +288,7 @@ def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> Merg
                               *rec.ref("delete"))
         tables[name] = [r for r in recs if not r.values.get("delete")]
     return MergedCase(own.settings, tables, own.present, own.columns, [own.path], {s: str(own.path) for s in own.present},
-                      base_failed)
+                      base_failed, {str(own.path): own.sha256})
 
 
 def _read_chain(path: Path, problems: Problems, chain: list[Path]) -> MergedCase:
@@ -273,7 +301,7 @@ def _read_chain(path: Path, problems: Problems, chain: list[Path]) -> MergedCase
     try:
         base_path = (path.parent / named.replace("\\", "/")).resolve()  # a path typed on Windows works too
         exists = base_path.is_file()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python 3.11)
         base_path, exists = path.parent / named, False
     if base_path in chain or base_path == path:
         loop = " -> ".join(p.name for p in [*chain, path, base_path])
@@ -324,7 +352,7 @@ def _merge(base: MergedCase, own: CaseFile, problems: Problems) -> MergedCase:
         columns.setdefault(k, set()).update(v)
     sheet_files = {**base.sheet_files, **{s: str(own.path) for s in own.present}}
     return MergedCase(settings, tables, base.present | own.present, columns, [own.path, *base.files], sheet_files,
-                      base.base_failed)
+                      base.base_failed, {str(own.path): own.sha256, **base.digests})
 
 
 def _overlay(base: Record, top: Record) -> Record:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from model.case.cells import closest
+from model.case.cells import closest, escaped, skeleton, unusual
 from model.case.domain import eligible, fid_window
 from model.case.reader import Record
 from model.problems import Problems
@@ -67,6 +67,33 @@ class Ctx:
     def projects(self) -> dict[str, Record]:
         return {r.values["project"]: r for r in self.rows("Projects") if r.values.get("project") is not None}
 
+    @cached_property
+    def names(self) -> dict[str, dict[str, str]]:
+        """Keyed sheet -> display name (lower case) -> identifier, for names typed where an identifier belongs."""
+        out: dict[str, dict[str, str]] = {}
+        for sheet, key in (("Regions", "region"), ("Materials", "material"), ("Projects", "project")):
+            for r in self.rows(sheet):
+                name, ident = r.values.get("name"), r.values.get(key)
+                if name is not None and ident is not None:
+                    out.setdefault(sheet, {}).setdefault(str(name).strip().lower(), ident)
+        return out
+
+    def hint(self, value, sheet: str) -> str:
+        """'; did you mean X?' for an identifier that is not declared on `sheet`, with why X, or ''."""
+        pool = self.keys.get(sheet, set())
+        text = str(value)
+        near = {str(k).lower(): k for k in pool}.get(text.lower())
+        if near is not None:
+            return f": did you mean '{near}'? Capitals matter in identifiers"
+        look = {skeleton(str(k)): k for k in pool}.get(skeleton(text))
+        if look is not None:
+            return f": did you mean '{look}'? '{escaped(text)}' holds {unusual(text)}"
+        named = self.names.get(sheet, {}).get(text.strip().lower())
+        if named is not None:
+            return f"; did you mean '{named}'? {escaped(text)} is {named}'s name on the {sheet} sheet"
+        guess = closest(text, pool) if len(pool) < 1000 else None
+        return f"; did you mean '{guess}'?" if guess else ""
+
     @property
     def horizon(self) -> bool:
         return self.start is not None and self.end is not None
@@ -87,8 +114,17 @@ def rules(ctx: Ctx, p: Problems) -> None:
     _events(ctx, p)
 
 
+RESERVED = {"*": "* means every region in Routes, Disruptions and Policies",
+            "coalition": "coalition names the members as a whole in the results",
+            "joint": "joint is the owner of a stockpile the members hold together"}
+
+
 def _regions(ctx: Ctx, p: Problems) -> None:
     for rec in ctx.rows("Regions"):
+        word = str(rec.values.get("region") or "").lower()
+        if word in RESERVED:
+            err(p, rec, "region", f"'{rec.values['region']}' is a reserved word and cannot name a region: {RESERVED[word]}",
+                found=rec.values["region"], expected="another identifier, such as a country code")
         if rec.values.get("member") and rec.values.get("bloc") == "concern":
             err(p, rec, "bloc", "a member of the coalition cannot be in the concern bloc", found="concern",
                 expected="ally or partner, or member = N")
@@ -166,7 +202,13 @@ def _recipes(ctx: Ctx, p: Problems) -> None:
     for r in ctx.rows("Recipes"):
         proj = ctx.projects.get(r.values.get("project"))
         out = proj.values.get("output") if proj else None
-        if out is not None and r.values.get("material") == out:
+        if out is None or r.values.get("material") != out:
+            continue
+        if r.values.get("role") == "input":
+            err(p, r, "material", "a project may not take its own output as an input: processing gives the output a new "
+                "origin, so the project would relabel its own tonnes", found=out,
+                expected="another material: t_per_t is per tonne of the output")
+        else:
             err(p, r, "material", "a recipe names the project's own output", found=out,
                 expected="another material: t_per_t is per tonne of the output")
 
@@ -185,7 +227,8 @@ def _dependencies(ctx: Ctx, p: Problems) -> None:
 
 
 def _funds(ctx: Ctx, p: Problems) -> None:
-    has_budget = {r.values.get("fund") for r in ctx.rows("Budgets") if (r.values.get("budget_musd") or 0) > 0}
+    has_budget = {r.values.get("fund") for r in ctx.rows("Budgets")
+                  if (r.values.get("budget_musd") or 0) > 0 or bad(r, "budget_musd")}
     regions = ctx.keys.get("Regions", set())
     for rec in ctx.rows("Funds"):
         v = rec.values
@@ -261,21 +304,49 @@ def _disruption_target(rec: Record, p: Problems, ctx: Ctx, regions: set) -> None
     kind, target = rec.values["kind"], rec.values["target"]
     if kind in ("supply_cut", "price_shock"):
         if target != "*" and target not in regions:
-            err(p, rec, "target", f"{kind} targets an unknown region", found=target,
+            err(p, rec, "target", f"{kind} targets an unknown region{ctx.hint(target, 'Regions')}", found=target,
                 expected="an origin region listed on the Regions sheet, or * for every origin")
     elif kind == "demand_shock":
         if target != "*" and target not in ctx.members:
-            err(p, rec, "target", "demand_shock targets no member region", found=target,
+            hint = ctx.hint(target, "Regions") if target not in regions else ""
+            err(p, rec, "target", f"demand_shock targets no member region{hint}", found=target,
                 expected="a member region, or * for every member")
     elif kind in ("project_delay", "project_fail"):
         if target not in ctx.projects:
-            err(p, rec, "target", f"{kind} targets an unknown project", found=target,
+            err(p, rec, "target", f"{kind} targets an unknown project{ctx.hint(target, 'Projects')}", found=target,
                 expected="a project listed on the Projects sheet")
-    elif kind == "route_block":
-        parts = [s.strip() for s in target.split(">")]
-        if len(parts) != 2 or any(s != "*" and s not in regions for s in parts):
+    elif kind in ("route_block", "origin_block"):
+        _block_target(rec, p, ctx, regions)
+
+
+def _block_target(rec: Record, p: Problems, ctx: Ctx, regions: set) -> None:
+    """route_block o>d (either side may be *); origin_block g>d (g a non-member region, d a member or *)."""
+    kind, target = rec.values["kind"], rec.values["target"]
+    parts = [s.strip() for s in target.split(">")]
+    if len(parts) != 2 or not all(parts):
+        if kind == "route_block":
             err(p, rec, "target", "route_block needs origin>destination, each a known region or *", found=target,
                 expected="for example CN>* for nothing leaving CN, or *>US")
+        else:
+            err(p, rec, "target", "origin_block needs origin>destination: where the tonnes are made, then a member or *",
+                found=target, expected="for example CN>* for no tonne made in CN reaching any member, or CN>US")
+        return
+    for side, name in zip(parts, ("origin", "destination")):
+        if side != "*" and side not in regions:
+            err(p, rec, "target", f"{kind} names an unknown {name} region '{escaped(side)}'{ctx.hint(side, 'Regions')}",
+                found=target, expected="origin>destination, each a region listed on the Regions sheet or *")
+            return
+    g, d = parts
+    if kind != "origin_block":
+        return
+    if g == "*" or g in ctx.members:
+        why = "needs the one region where the tonnes are made, not *" if g == "*" else \
+            f"cannot start at the member {g}: what members make is coalition-made, and no origin_block stops it"
+        err(p, rec, "target", f"origin_block {why}", found=target,
+            expected="a non-member region before the >, such as CN>*")
+    elif d != "*" and d not in ctx.maybe_members:
+        err(p, rec, "target", f"origin_block must end at a member or *: it stops tonnes made in {g} from reaching "
+            f"members, and {d} is not one", found=target, expected=f"{g}>* for every member, or {g}>{min(ctx.members, default='US')} for one")
 
 
 def _disruption_values(rec: Record, p: Problems) -> None:

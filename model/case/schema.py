@@ -11,6 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.case.words import (
+    BLOC_MEANINGS,
+    DECISION_MEANINGS,
+    INSTRUMENT_MEANINGS,
+    KIND_MEANINGS,
+    RELATION_MEANINGS,
+    ROLE_MEANINGS,
+    STAGE_MEANINGS,
+    STATUS_MEANINGS,
+)
+
 # Column kinds. Each one has a plain-words description used in messages.
 TEXT = "text"  # an identifier or free text, trimmed
 NUMBER = "number"  # a real number
@@ -51,6 +62,9 @@ class Column:
     max: float | None = None
     min_open: bool = False  # value must be strictly greater than min
     max_open: bool = False  # value must be strictly less than max
+    max_why: str = ""  # why values above max are refused, said in the message
+    hint: str = ""  # what a value means, in the planner's words, leading the expected text ("a fraction such as 0.05")
+    meanings: tuple[tuple[str, str], ...] = ()  # for words: what each allowed word means, shown where it is typed
 
     def expected(self) -> str:
         """What a valid value looks like, in a planner's words."""
@@ -109,6 +123,21 @@ DECISION_MODES = ("adaptive", "now")
 
 C = Column
 
+# The largest magnitudes the solver handles reliably: HiGHS's tolerances (about 1e-7 relative, 1e-6 absolute)
+# cannot separate a tonne or a dollar from rounding error beyond them. Each is said where it is refused.
+MAX_TONNES = 1e9
+MAX_MUSD = 1e7
+MAX_USD_PER_T = 1e10
+WHY_TONNES = "the largest quantity minplan accepts: above 1e9 t the solver's tolerances no longer separate a tonne from rounding error"
+WHY_MUSD = ("the largest amount minplan accepts: above USD 1e7 m (10 trillion) the solver's tolerances no longer separate "
+            "one plan's cost from another's")
+WHY_USD_PER_T = ("the largest price minplan accepts: above 1e10 USD/t one tonne's cost swamps every other cost and the "
+                 "solver's tolerances no longer separate one plan from another")
+TONNES = {"max": MAX_TONNES, "max_why": WHY_TONNES}
+MUSD = {"max": MAX_MUSD, "max_why": WHY_MUSD}
+USD_PER_T = {"max": MAX_USD_PER_T, "max_why": WHY_USD_PER_T}
+MAX_SEED = 2**31 - 1  # HiGHS's random_seed is a 32-bit signed integer
+
 # HiGHS aborts the whole process when asked for absurdly many threads (100,000 crashed it; 10,000 did not).
 MAX_THREADS = 1024
 
@@ -122,13 +151,14 @@ SETTINGS_KEYS: tuple[Column, ...] = (
     C("mcpf", NUMBER, "Marginal cost of public funds: deadweight cost per USD of public money.", default=0.2, unit="fraction", min=0),
     C("risk_weight", NUMBER, "Weight of the CVaR term in the objective (0 = risk-neutral).", default=0.0, min=0),
     C("cvar_alpha", NUMBER, "CVaR confidence level.", default=0.9, min=0, max=1, max_open=True),
-    C("mip_rel_gap", NUMBER, "Relative MIP gap at which HiGHS stops.", default=1e-4, min=0),
+    C("mip_rel_gap", NUMBER, "Relative MIP gap at which HiGHS stops: 0.01 stops within 1% of the best possible plan.",
+      default=1e-4, min=0, max=0.5, max_why="the largest gap minplan accepts: the gap is a fraction, not a percentage", hint="a fraction such as 0.05 for 5%"),
     C("time_limit_s", NUMBER, "Solver time limit in seconds (blank = none).", unit="s", min=0, min_open=True),
     C("threads", INTEGER, "Solver threads (blank = HiGHS's default).", min=1, max=MAX_THREADS),
-    C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0),
-    C("decisions", ENUM, "adaptive: decisions may differ between branches of the scenario tree (decide now, and what to"
-      " do if a ban begins); now: everything is fixed before anything is known.", default="adaptive",
-      choices=DECISION_MODES),
+    C("random_seed", INTEGER, "Solver random seed: same case, same answer.", default=0, min=0, max=MAX_SEED,
+      max_why="the largest seed HiGHS takes (2^31 - 1)"),
+    C("decisions", ENUM, "How decisions follow the scenario tree (a scenario is known once its disruptions act).",
+      default="adaptive", choices=DECISION_MODES, meanings=DECISION_MEANINGS),
     C("max_scenarios", INTEGER, "Most scenarios an Events sheet may generate; above it a seeded sample of this many"
       " draws (random_seed) stands for the family.", default=1000, min=1),
     C("max_nodes", INTEGER, "Largest scenario tree (nodes over all years) the case may build.", default=2000, min=1),
@@ -154,7 +184,7 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("region", TEXT, "Region identifier (case-sensitive).", required=True),
             C("name", TEXT, "Display name."),
-            C("bloc", ENUM, "Political bloc.", required=True, choices=BLOCS),
+            C("bloc", ENUM, "Political bloc.", required=True, choices=BLOCS, meanings=BLOC_MEANINGS),
             C("member", YN, "Y if part of the planning coalition (has demand, funds, stockpiles).", required=True),
         ),
         "Countries and groupings: members of the coalition and other regions.",
@@ -167,10 +197,11 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("material", TEXT, "Material identifier.", required=True),
             C("name", TEXT, "Display name."),
-            C("stage", ENUM, "Value-chain stage (orders reports).", required=True, choices=STAGES),
-            C("price_usd_per_t", NUMBER, "Reference world price.", required=True, unit="USD/t", min=0),
-            C("shortfall_penalty_usd_per_t", NUMBER, "Cost of one tonne of unmet member demand.", required=True, unit="USD/t", min=0),
-            C("holding_cost_usd_per_t_yr", NUMBER, "Cost of holding one tonne in a stockpile for a year.", default=0.0, unit="USD/t/yr", min=0),
+            C("stage", ENUM, "Value-chain stage (orders reports and charts only).", required=True, choices=STAGES,
+              meanings=STAGE_MEANINGS),
+            C("price_usd_per_t", NUMBER, "Reference world price.", required=True, unit="USD/t", min=0, **USD_PER_T),
+            C("shortfall_penalty_usd_per_t", NUMBER, "Cost of one tonne of unmet member demand.", required=True, unit="USD/t", min=0, **USD_PER_T),
+            C("holding_cost_usd_per_t_yr", NUMBER, "Cost of holding one tonne in a stockpile for a year.", default=0.0, unit="USD/t/yr", min=0, **USD_PER_T),
         ),
         "Materials on the value chains.",
         required=True,
@@ -183,7 +214,7 @@ SHEETS: tuple[Sheet, ...] = (
             C("region", TEXT, "Member region that consumes.", required=True, ref="Regions"),
             C("material", TEXT, "Material demanded.", required=True, ref="Materials"),
             C("year", YEAR, "Year.", required=True, unit="year"),
-            C("demand_t", NUMBER, "Demand.", required=True, unit="t", min=0),
+            C("demand_t", NUMBER, "Demand.", required=True, unit="t", min=0, **TONNES),
         ),
         "Member demand by material and year.",
         required=True,
@@ -195,12 +226,13 @@ SHEETS: tuple[Sheet, ...] = (
             C("project", TEXT, "Project identifier.", required=True),
             C("name", TEXT, "Display name."),
             C("region", TEXT, "Where the project stands.", required=True, ref="Regions"),
-            C("status", ENUM, "candidate (may be financed), committed (goes ahead) or existing.", required=True, choices=STATUSES),
+            C("status", ENUM, "Whether minplan decides on the project.", required=True, choices=STATUSES,
+              meanings=STATUS_MEANINGS),
             C("output", TEXT, "Main output material.", required=True, ref="Materials"),
-            C("capacity_tpy", NUMBER, "Full output capacity.", required=True, unit="t/yr", min=0),
-            C("capex_musd", NUMBER, "Capital cost (required for candidate and committed).", unit="USD m", min=0),
-            C("fixed_opex_musd_per_yr", NUMBER, "Fixed operating cost per year online.", default=0.0, unit="USD m/yr", min=0),
-            C("var_cost_usd_per_t", NUMBER, "Variable cost per tonne of output.", default=0.0, unit="USD/t", min=0),
+            C("capacity_tpy", NUMBER, "Full output capacity.", required=True, unit="t/yr", min=0, **TONNES),
+            C("capex_musd", NUMBER, "Capital cost (required for candidate and committed).", unit="USD m", min=0, **MUSD),
+            C("fixed_opex_musd_per_yr", NUMBER, "Fixed operating cost per year online.", default=0.0, unit="USD m/yr", min=0, **MUSD),
+            C("var_cost_usd_per_t", NUMBER, "Variable cost per tonne of output.", default=0.0, unit="USD/t", min=0, **USD_PER_T),
             C("lead_time_yr", INTEGER, "Years from FID to first output (required for candidate and committed).", unit="yr", min=0),
             C("ramp_yr", INTEGER, "Years to ramp to full capacity (0 = full in first year).", default=0, unit="yr", min=0),
             C("earliest_fid_year", YEAR, "Earliest FID year (blank = start_year).", unit="year"),
@@ -221,7 +253,7 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("project", TEXT, "Project.", required=True, ref="Projects"),
             C("material", TEXT, "Material consumed or co-produced.", required=True, ref="Materials"),
-            C("role", ENUM, "input (consumed) or byproduct (co-produced).", required=True, choices=ROLES),
+            C("role", ENUM, "What the material is to the project.", required=True, choices=ROLES, meanings=ROLE_MEANINGS),
             C("t_per_t", NUMBER, "Tonnes per tonne of the project's output.", required=True, unit="t/t", min=0),
         ),
         "Inputs and by-products per tonne of each project's output.",
@@ -231,7 +263,8 @@ SHEETS: tuple[Sheet, ...] = (
         ("project", "relation", "other"),
         (
             C("project", TEXT, "Project the rule applies to.", required=True, ref="Projects"),
-            C("relation", ENUM, "requires (needs the other's FID first) or excludes (not both).", required=True, choices=RELATIONS),
+            C("relation", ENUM, "The rule between the two projects.", required=True, choices=RELATIONS,
+              meanings=RELATION_MEANINGS),
             C("other", TEXT, "The other project.", required=True, ref="Projects"),
             C("lag_yr", INTEGER, "Years from the other's FID to this one's, at least.", default=0, unit="yr", min=0),
         ),
@@ -243,9 +276,10 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("fund", TEXT, "Fund identifier.", required=True),
             C("owner", TEXT, "Member region that owns the fund.", required=True, ref="Regions"),
-            C("instrument", ENUM, "grant, loan, equity (support projects) or stockpile (pays acquisitions).", required=True, choices=INSTRUMENTS),
+            C("instrument", ENUM, "grant, loan, equity (support projects) or stockpile (pays acquisitions).", required=True,
+              choices=INSTRUMENTS, meanings=INSTRUMENT_MEANINGS),
             C("budget_cost_per_musd", NUMBER, "Budget cost of one USD m of support (grant 1; required for loan, equity, stockpile).", unit="fraction", min=0),
-            C("max_per_project_musd", NUMBER, "Largest support to one project (blank = no cap).", unit="USD m", min=0),
+            C("max_per_project_musd", NUMBER, "Largest support to one project (blank = no cap).", unit="USD m", min=0, **MUSD),
             C("eligible_regions", LIST, "Regions the fund may support: blank = any, 'domestic', 'abroad', or a comma list."),
             C("carryover", YN, "Y if unspent budget carries to the next year.", default=False),
         ),
@@ -258,7 +292,7 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("fund", TEXT, "Fund.", required=True, ref="Funds"),
             C("year", YEAR, "Year.", required=True, unit="year"),
-            C("budget_musd", NUMBER, "Budget available in the year (a year with no row has 0).", required=True, unit="USD m", min=0),
+            C("budget_musd", NUMBER, "Budget available in the year (a year with no row has 0).", required=True, unit="USD m", min=0, **MUSD),
         ),
         "Yearly budget of each fund.",
     ),
@@ -269,8 +303,8 @@ SHEETS: tuple[Sheet, ...] = (
             C("origin", TEXT, "Region that offers the material.", required=True, ref="Regions"),
             C("material", TEXT, "Material offered.", required=True, ref="Materials"),
             C("year", YEAR, "Year.", required=True, unit="year"),
-            C("max_t", NUMBER, "Most that can be bought.", required=True, unit="t", min=0),
-            C("price_usd_per_t", NUMBER, "Price at origin.", required=True, unit="USD/t", min=0),
+            C("max_t", NUMBER, "Most that can be bought.", required=True, unit="t", min=0, **TONNES),
+            C("price_usd_per_t", NUMBER, "Price at origin.", required=True, unit="USD/t", min=0, **USD_PER_T),
         ),
         "External supply offers by origin, material and year.",
     ),
@@ -281,7 +315,7 @@ SHEETS: tuple[Sheet, ...] = (
             C("origin", TEXT, "Origin region or *.", required=True, ref="Regions", ref_extra=("*",)),
             C("destination", TEXT, "Destination region or *.", required=True, ref="Regions", ref_extra=("*",)),
             C("material", TEXT, "Material (blank = all).", ref="Materials"),
-            C("transport_usd_per_t", NUMBER, "Transport cost.", default=0.0, unit="USD/t", min=0),
+            C("transport_usd_per_t", NUMBER, "Transport cost.", default=0.0, unit="USD/t", min=0, **USD_PER_T),
             C("tariff_pct", NUMBER, "Ad-valorem tariff on the reference price.", default=0.0, unit="%", min=0),
             C("allowed", YN, "N forbids the route.", default=True),
         ),
@@ -295,15 +329,15 @@ SHEETS: tuple[Sheet, ...] = (
             C("owner", TEXT, "Member that owns it, or 'joint' (reported only).", required=True, ref="Regions", ref_extra=("joint",)),
             C("location", TEXT, "Member region where it is held and released.", required=True, ref="Regions"),
             C("material", TEXT, "Material held.", required=True, ref="Materials"),
-            C("initial_t", NUMBER, "Inventory at the start.", default=0.0, unit="t", min=0),
+            C("initial_t", NUMBER, "Inventory at the start.", default=0.0, unit="t", min=0, **TONNES),
             C("initial_origin", TEXT, "Region where the initial holding was made (blank = made in the coalition).",
               ref="Regions"),
-            C("capacity_t", NUMBER, "Largest inventory (blank = no limit).", unit="t", min=0),
+            C("capacity_t", NUMBER, "Largest inventory (blank = no limit).", unit="t", min=0, **TONNES),
             C("purchase_premium_pct", NUMBER, "Premium paid over the reference price when buying.", default=0.0, unit="%", min=0),
             C("fund", TEXT, "Stockpile fund that pays acquisitions (blank = paid outside the modelled budgets).", ref="Funds"),
             C("buy_until_year", YEAR, "Last year acquisitions are allowed (blank = end).", unit="year"),
-            C("max_purchase_tpy", NUMBER, "Largest purchase per year (blank = no limit).", unit="t/yr", min=0),
-            C("max_release_tpy", NUMBER, "Largest release per year (blank = no limit).", unit="t/yr", min=0),
+            C("max_purchase_tpy", NUMBER, "Largest purchase per year (blank = no limit).", unit="t/yr", min=0, **TONNES),
+            C("max_release_tpy", NUMBER, "Largest release per year (blank = no limit).", unit="t/yr", min=0, **TONNES),
             C("release_only_in_disruption", YN, "Y: release only when a disruption touches the material.", default=True),
         ),
         "Strategic stockpiles.",
@@ -326,12 +360,18 @@ SHEETS: tuple[Sheet, ...] = (
         (
             C("scenario", TEXT, "Scenario in which the row acts, or event=option (Events sheet); * = every scenario.", required=True, ref="Scenarios",
               ref_extra=("*",)),
-            C("kind", ENUM, "What happens.", required=True, choices=DISRUPTION_KINDS),
-            C("target", TEXT, "Origin or member region, project, or 'o>d' for route_block and origin_block; * = any.", required=True),
+            C("kind", ENUM, "What happens.", required=True, choices=DISRUPTION_KINDS, meanings=KIND_MEANINGS),
+            C("target", TEXT, "What the row acts on, by kind: supply_cut and price_shock an origin region or * (every origin); "
+              "demand_shock a member or * (every member); project_delay and project_fail a project; route_block "
+              "origin>destination, either side may be * (CN>US, CN>*); origin_block a non-member origin>a member or * "
+              "(CN>*).", required=True),
             C("material", TEXT, "Material touched (blank = all).", ref="Materials"),
             C("start_year", YEAR, "First year it acts.", required=True, unit="year"),
             C("end_year", YEAR, "Last year it acts (blank = horizon end).", unit="year"),
-            C("magnitude", NUMBER, "Cut fraction, price or demand multiplier, or delay in years (see docs).", min=0),
+            C("magnitude", NUMBER, "How strong it is, by kind: supply_cut the fraction cut, 0 to 1 (blank = 1, all of it); "
+              "price_shock the price multiplier, above 0 (2 = double); demand_shock the demand multiplier, 0 or more "
+              "(1.2 = 20% more); project_delay the delay in whole years; project_fail, route_block and origin_block "
+              "take none (leave blank).", min=0),
         ),
         "Disruptions in each scenario: export bans, price shocks, delays, failures, blocked routes.",
     ),
@@ -370,7 +410,7 @@ SHEETS: tuple[Sheet, ...] = (
             C("up_to_share", NUMBER, "Cumulative share of demand this step reaches.", required=True, min=0, min_open=True,
               max=1),
             C("penalty_usd_per_t", NUMBER, "Cost of one tonne short in this step (thrifting and substitution first, lost"
-              " output last).", required=True, unit="USD/t", min=0),
+              " output last).", required=True, unit="USD/t", min=0, **USD_PER_T),
         ),
         "Shortfall cost curves: steps of unmet demand at rising cost per tonne.",
         row_word="step",
@@ -378,6 +418,8 @@ SHEETS: tuple[Sheet, ...] = (
 )
 
 SHEET = {s.name: s for s in SHEETS}
+assert all(tuple(w for w, _ in c.meanings) == c.choices for sh in SHEETS for c in (*sh.columns, *SETTINGS_KEYS)
+           if c.meanings), "every allowed word has its meaning, in order"
 SETTING = {k.name: k for k in SETTINGS_KEYS}
 
 
@@ -412,5 +454,6 @@ def schema_markdown() -> str:
             kind = "one of " + " / ".join(c.choices) if c.kind == ENUM and sheet.name != "Settings" else KIND_WORDS[c.kind]
             default = "" if c.default is None else ("Y" if c.default is True else "N" if c.default is False else str(c.default))
             name = f"key `{c.name}`" if sheet.name == "Settings" else f"`{c.name}`"
-            lines.append(f"| {sheet.name} | {name} | {'yes' if c.required else ''} | {kind} | {c.unit} | {default} | {c.doc} |")
+            doc = c.doc + "".join(f" `{w}`: {m}." for w, m in c.meanings)
+            lines.append(f"| {sheet.name} | {name} | {'yes' if c.required else ''} | {kind} | {c.unit} | {default} | {doc} |")
     return "\n".join(lines)

@@ -69,6 +69,7 @@ def column_comment(col: S.Column) -> str:
     else:
         lines.append("Optional.")
     lines.append(f"Type: {col.expected()}.")
+    lines.extend(f"{word}: {meaning}." for word, meaning in col.meanings)
     if col.kind == S.YN:
         lines.append("Also accepted: yes/no, true/false, 1/0.")
     return "\n".join(lines)
@@ -83,6 +84,7 @@ def setting_note(key: S.Column) -> str:
         parts.append("Required.")
     elif key.default is not None:
         parts.append(f"Default {_show_default(key.default)}.")
+    parts.extend(f"{word}: {meaning}." for word, meaning in key.meanings)
     return " ".join(parts)
 
 
@@ -101,6 +103,11 @@ def _literal(words: Iterable[str]) -> str:
     return f'"{text}"'
 
 
+def _exact(x: float) -> str:
+    """A bound as Excel reads it, every digit kept (2147483647, not 2.14748e+09)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
 def column_rule(col: S.Column) -> DataValidation | None:
     """The data validation for a column: a dropdown for words and references, a range check for numbers."""
     if col.kind == S.ENUM:
@@ -112,10 +119,13 @@ def column_rule(col: S.Column) -> DataValidation | None:
                               showErrorMessage=True)
     if col.ref:
         letter = _letter_of(col.ref, S.SHEET[col.ref].key[0])
-        extra = " or " + " / ".join(f"'{w}'" for w in col.ref_extra) if col.ref_extra else ""
-        return DataValidation(type="list", formula1=f"{col.ref}!${letter}$2:${letter}${LIST_ROWS}",
+        rule = DataValidation(type="list", formula1=f"{col.ref}!${letter}$2:${letter}${LIST_ROWS}",
                               allow_blank=True, errorStyle="warning", errorTitle=col.name, showErrorMessage=True,
-                              error=f"Not on the {col.ref} sheet: expected {col.expected()}{extra}.")
+                              error=f"Not on the {col.ref} sheet: expected {col.expected()}.")
+        if col.ref_extra:  # a word the list cannot offer: the warning lets it through, and the prompt says so
+            rule.showInputMessage, rule.promptTitle = True, col.name
+            rule.prompt = f"Choose from the list, or type {' / '.join(col.ref_extra)}: {col.doc}"[:255]
+        return rule
     if col.kind in (S.NUMBER, S.INTEGER, S.YEAR) and (col.min is not None or col.max is not None):
         kind = "decimal" if col.kind == S.NUMBER else "whole"
         if col.min is not None and col.max is not None:
@@ -124,7 +134,7 @@ def column_rule(col: S.Column) -> DataValidation | None:
             op, f1, f2 = ("greaterThan" if col.min_open else "greaterThanOrEqual"), col.min, None
         else:
             op, f1, f2 = ("lessThan" if col.max_open else "lessThanOrEqual"), col.max, None
-        return DataValidation(type=kind, operator=op, formula1=f"{f1:g}", formula2=None if f2 is None else f"{f2:g}",
+        return DataValidation(type=kind, operator=op, formula1=_exact(f1), formula2=None if f2 is None else _exact(f2),
                               allow_blank=True, errorStyle="warning", errorTitle=col.name, error=f"Expected {col.expected()}.",
                               showErrorMessage=True)
     return None
@@ -139,6 +149,16 @@ def _add_rules(ws: Worksheet, cols: list[S.Column]) -> None:
             ws.add_data_validation(rule)
 
 
+def _add_setting_rules(ws: Worksheet, rows: list[Mapping[str, Any]]) -> None:
+    """Settings mixes kinds in one value column: each key's value cell gets its own dropdown or range check."""
+    letter = _letter_of("Settings", "value")
+    for i, row in enumerate(rows, start=2):
+        rule = column_rule(S.SETTING[row["key"]]) if row.get("key") in S.SETTING else None
+        if rule is not None:
+            rule.add(f"{letter}{i}")
+            ws.add_data_validation(rule)
+
+
 # ---------------------------------------------------------------- sheets
 
 
@@ -148,6 +168,9 @@ def _print_setup(ws: Worksheet) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.print_title_rows = "1:1"  # the header on every printed page
+    ws.page_margins.left = ws.page_margins.right = 0.4
 
 
 def _header(ws: Worksheet, cols: list[S.Column]) -> None:
@@ -193,6 +216,8 @@ def add_case_sheet(wb: Workbook, sheet: S.Sheet, rows: list[Mapping[str, Any]]) 
     _header(ws, cols)
     _write_rows(ws, cols, rows)
     _add_rules(ws, cols)
+    if sheet.name == "Settings":
+        _add_setting_rules(ws, rows)
     _widths(ws, cols, rows)
     return ws
 

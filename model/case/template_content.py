@@ -50,6 +50,25 @@ HOW_TO = (
                "whenever that option happens. minplan generates every combination of one option (or none) per "
                "event, with probability the product, named by its event=option pairs joined by + ('calm' when "
                "nothing happens); above Settings max_scenarios it draws a seeded sample instead.")),
+    ("Numbers", ("Type numbers as numbers: digits 0 to 9, a point for decimals, no thousands separators (1000, "
+                "not 1,000 or 1 000; 1.5, not 1,5). A number typed as text with a comma is refused, because it reads "
+                "differently in different locales. Quantities up to 1e9 t, money up to USD 1e7 m and prices up to "
+                "1e10 USD/t: beyond them the solver cannot tell a tonne or a dollar from rounding error.")),
+    ("Scenarios", ("Each Scenarios row is one future with its probability; its Disruptions rows say what happens in "
+                  "it (scenario * = in every one). minplan learns a disruption when it acts, which makes the scenarios "
+                  "a scenario tree: they share every decision until the year their data first differ, then branch. With "
+                  "Settings decisions = adaptive (the default) the plan says what to decide now and what to do if a "
+                  "disruption begins; with decisions = now every decision is fixed before anything is known. "
+                  "max_nodes limits the tree's size; fid_step_yr allows FIDs only every few years.")),
+    ("Shortfall", ("Demand that is not met costs its material's shortfall_penalty_usd_per_t. A ShortfallCosts sheet "
+                  "makes that a curve: steps of rising cost per tonne up to a cumulative share of demand (thrifting "
+                  "and substitution first, lost output last), per material, for one member or (region blank) every "
+                  "member without rows of its own. Penalties must not fall from one step to the next; above the "
+                  "last step's up_to_share the Materials penalty applies, so it must be at least the last step's.")),
+    ("Origin", ("Every tonne carries its origin: where it was last made (mined, refined, made into magnets). Tariffs "
+               "and Policies' concern and single-origin limits follow it, so a tonne re-exported through another "
+               "member keeps its origin; a plant in a member gives its output a new one. A Policies row with region "
+               "* applies to the coalition as a whole.")),
     ("Examples", "The rows below each header are a small example that validates clean. Replace them with your own."),
     ("Check", "Run 'minplan validate FILE' to list every problem at once, each with its sheet and cell."),
 )
@@ -84,6 +103,14 @@ def overview_rows(case_text: str | None = None) -> list[tuple[str, str, str]]:
     for sheet in S.SHEETS:
         need = "Required." if sheet.required else "Optional."
         rows.append((sheet.name, f"{need} One row per {', '.join(sheet.key)}. {sheet.doc}", ""))
+    rows.append(("", "", ""))
+    rows.append(("Column", "Its words, and what each means", "head"))
+    for sheet in S.SHEETS:
+        for col in (*sheet.columns, *(S.SETTINGS_KEYS if sheet.name == "Settings" else ())):
+            if col.meanings:
+                rows.append((f"{sheet.name} {col.name}", "; ".join(f"{w}: {m}" for w, m in col.meanings) + ".", ""))
+    magnitude = S.SHEET["Disruptions"].by_name["magnitude"]
+    rows.append(("Disruptions magnitude", magnitude.doc, ""))
     rows.append(("", "", ""))
     rows.append(("Name ends in", "Unit", "head"))
     rows.extend((suffix, unit, "") for suffix, unit in UNITS)
@@ -146,12 +173,18 @@ EXAMPLE_ROWS: dict[str, list[dict[str, Any]]] = {
     "Disruptions": [
         {"scenario": "cn_ban=from_2029", "kind": "supply_cut", "target": "CN", "start_year": 2029, "magnitude": 1},
         {"scenario": "cn_ban=from_2029", "kind": "route_block", "target": "CN>*", "start_year": 2029},
+        {"scenario": "cn_ban=from_2029", "kind": "origin_block", "target": "CN>*", "start_year": 2029},
     ],
     "Events": [
         {"event": "cn_ban", "option": "from_2029", "probability": 0.2, "description": "China stops exporting from 2029."},
     ],
     "Policies": [
         {"region": "US", "material": "magnet", "year_from": 2030, "max_single_origin_share": 0.65},
+        {"region": "*", "material": "ndpr_oxide", "year_from": 2030, "max_concern_share": 0.8},
+    ],
+    "ShortfallCosts": [  # the first 10% short costs less (thrifting), up to 30% more (substitution), the rest 350,000
+        {"material": "magnet", "up_to_share": 0.1, "penalty_usd_per_t": 100000},
+        {"material": "magnet", "up_to_share": 0.3, "penalty_usd_per_t": 200000},
     ],
 }
 

@@ -4,7 +4,7 @@ Cell-level checks (types, ranges, allowed words) and duplicate keys within a
 file happen while reading, from the schema. Here are the checks that need
 more than one cell: required sheets and columns, the horizon, references and
 look-alike identifiers. The rules DESIGN.md states between columns and sheets
-are in `rules`, the data-feasibility checks in `feasibility`.
+are in `rules` and `origin_rules`, the data-feasibility checks in `feasibility`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from model.case import schema as S
-from model.case.cells import closest, expected_text
+from model.case.cells import escaped, expected_text, skeleton, unusual
 from model.case.feasibility import feasibility
+from model.case.origin_rules import origin_rules
 from model.case.reader import MergedCase
 from model.case.rules import Ctx, bad, err, rules, warn
 from model.problems import Problems
@@ -38,6 +39,7 @@ def validate(case: MergedCase, problems: Problems) -> None:
     _references(case, problems, ctx)
     _lookalikes(case, problems)
     rules(ctx, problems)
+    origin_rules(ctx, problems)
     feasibility(ctx, problems)
 
 
@@ -86,7 +88,7 @@ def _horizon(case: MergedCase, p: Problems, top: str) -> tuple[int | None, int |
 
 # references that must name a member region, not just any region
 _MEMBER_ONLY = {("Demand", "region"), ("Funds", "owner"), ("Stockpiles", "location"), ("Stockpiles", "owner"),
-                ("Policies", "region")}
+                ("Policies", "region"), ("ShortfallCosts", "region")}
 
 
 def _references(case: MergedCase, p: Problems, ctx: Ctx) -> None:
@@ -95,7 +97,6 @@ def _references(case: MergedCase, p: Problems, ctx: Ctx) -> None:
             pool = ctx.keys.get(col.ref) if col.ref else None
             if pool is None or (S.SHEET[col.ref].required and col.ref not in case.present):
                 continue  # the missing sheet is reported once, not at every reference
-            lower = {str(k).lower(): k for k in pool}
             what = col.ref[:-1].lower()
             extra = "".join(f" or '{w}'" for w in col.ref_extra)
             expected = f"a {what} listed on the {col.ref} sheet{extra}"
@@ -104,18 +105,15 @@ def _references(case: MergedCase, p: Problems, ctx: Ctx) -> None:
                 if v is None or v in col.ref_extra:
                     continue
                 if v not in pool:
-                    near = lower.get(str(v).lower())
-                    guess = None if near else closest(v, pool) if len(pool) < 1000 else None
-                    hint = f": did you mean '{near}'? Capitals matter in identifiers" if near else \
-                        f"; did you mean '{guess}'?" if guess else ""
-                    err(p, rec, col.name, f"unknown {what}{hint}", found=v, expected=expected)
+                    err(p, rec, col.name, f"unknown {what}{ctx.hint(v, col.ref)}", found=v, expected=expected)
                 elif (sheet.name, col.name) in _MEMBER_ONLY and v not in ctx.maybe_members:
                     err(p, rec, col.name, f"{col.name} must be a member region", found=v,
                         expected="a region with member = Y on the Regions sheet" + (", or 'joint'" if col.ref_extra else ""))
 
 
 def _lookalikes(case: MergedCase, p: Problems) -> None:
-    """Declared identifiers that differ only in capitals: warn with both cells."""
+    """Declared identifiers that look the same (capitals, invisible characters, letters of another script): warn
+    at the later one, naming the first one's cell."""
     for name in KEYED:
         key = S.SHEET[name].key[0]
         seen: dict[str, object] = {}
@@ -123,9 +121,16 @@ def _lookalikes(case: MergedCase, p: Problems) -> None:
             v = rec.values.get(key)
             if v is None:
                 continue
-            first = seen.setdefault(str(v).lower(), rec)
-            if first is not rec and first.values.get(key) != v:
-                f, other = first.ref(key)
-                at = other if f == rec.ref(key)[0] else f"{other} of {Path(f).name}"
-                warn(p, rec, key, f"'{v}' and '{first.values[key]}' at {at} differ only in capitals; "
+            first = seen.setdefault(skeleton(str(v)), rec)
+            w = first.values.get(key)
+            if first is rec or w == v:
+                continue
+            f, other = first.ref(key)
+            at = other if f == rec.ref(key)[0] else f"{other} of {Path(f).name}"
+            if str(v).lower() == str(w).lower():
+                warn(p, rec, key, f"'{v}' and '{w}' at {at} differ only in capitals; "
                      "minplan treats them as two different identifiers", found=v)
+                continue
+            odd = " and ".join(f"'{escaped(str(x))}' holds {unusual(str(x))}" for x in (v, w) if unusual(str(x)))
+            warn(p, rec, key, f"'{escaped(str(v))}' and '{escaped(str(w))}' at {at} look the same but are different "
+                 f"identifiers: {odd}", found=v, expected="plain letters and digits: retype the one that was pasted")

@@ -12,6 +12,7 @@ inheritance chain). model.results.comparebook writes the comparison workbook.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,17 @@ def difference(a: Any, b: Any) -> tuple[float | None, float | None]:
         d = 0.0
     pct = d / abs(x) if x != 0 else (0.0 if d == 0 else None)
     return d, pct
+
+
+def real_difference(d: Any, pct: Any, unit: str | None) -> bool:
+    """True when a difference is worth shading: fractions by at least 0.05 points, other numbers by 0.05% or more."""
+    x = as_number(d)
+    if x is None or x == 0 or (isinstance(x, float) and math.isnan(x)):
+        return False
+    if unit == "fraction":
+        return abs(x) >= 5e-4
+    p = as_number(pct)
+    return p is None or math.isnan(p) or abs(p) >= 5e-4
 
 
 # ---------------------------------------------------------------- KPIs of one run
@@ -236,7 +248,7 @@ def _wide(parts: Iterable[tuple[str, pd.DataFrame]], item: str, value: str) -> p
     ordered = [(i, r) for i in items for r in runs if (i, r) in cols]
     wide = pd.concat([cols[k] for k in ordered], axis=1, keys=[f"{i} | {r}" for i, r in ordered])
     wide.index.name = "year"
-    return wide.sort_index().reset_index()
+    return wide.sort_index().copy().reset_index()  # copy: one block, so adding the year column is cheap
 
 
 def series_tables(books: list[ResultBook], labels: list[str]) -> dict[str, pd.DataFrame]:

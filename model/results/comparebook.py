@@ -16,51 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import LineChart, Reference
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from model import __version__
-from model.results.compare import Comparison, is_yes, project_differs
-from model.workbook.outfile import atomic_write, check_output, is_formula_like, safe_value
-from model.workbook.sheets import number_format
+from model.results.compare import Comparison, is_yes, project_differs, real_difference
+from model.workbook import sheets
+from model.workbook.outfile import atomic_write, check_output
 
 COMPARE_VERSION = "1"
-GREEN = PatternFill("solid", fgColor="C6EFCE")  # funded in this run, not in the first
-RED = PatternFill("solid", fgColor="FFC7CE")  # funded in the first run, not in this one
-YELLOW = PatternFill("solid", fgColor="FFEB9C")  # a different value
-BOLD = Font(bold=True)
+GREEN = "#C6EFCE"  # funded in this run, not in the first
+RED = "#FFC7CE"  # funded in the first run, not in this one
+YELLOW = "#FFEB9C"  # a different value
 MAX_LINES = 10  # lines per chart
-
-
-def _put(ws, row: int, col: int, value: Any, fmt: str | None = None, fill: PatternFill | None = None):
-    value = safe_value(value)
-    cell = ws.cell(row=row, column=col, value=value)
-    if is_formula_like(value):
-        cell.data_type = "s"
-    if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
-        cell.number_format = fmt
-    if fill is not None:
-        cell.fill = fill
-    return cell
-
-
-def _table(ws, df: pd.DataFrame, comment: str = "", formats: dict[str, str] | None = None) -> None:
-    """Header at A1, records below, frozen header, widths from the content."""
-    for j, col in enumerate(df.columns, start=1):
-        cell = _put(ws, 1, j, str(col))
-        cell.font = BOLD
-        longest = max([len(str(col))] + [len(str(safe_value(v) or "")) for v in df[col].head(200)])
-        ws.column_dimensions[get_column_letter(j)].width = max(8, min(60, longest + 2))
-    if comment:
-        ws.cell(row=1, column=1).comment = Comment(comment, "minplan", width=320, height=120)
-    ws.freeze_panes = "A2"
-    fmts = [(formats or {}).get(str(c)) or number_format(str(c)) for c in df.columns]
-    for i, row in enumerate(df.itertuples(index=False, name=None), start=2):
-        for j, (value, fmt) in enumerate(zip(row, fmts), start=1):
-            _put(ws, i, j, None if _nan(value) else value, fmt)
 
 
 def _nan(v: Any) -> bool:
@@ -70,29 +36,43 @@ def _nan(v: Any) -> bool:
         return False
 
 
-def _kpis(ws, cmp: Comparison) -> None:
+def _kpis(book: sheets.Book, cmp: Comparison) -> None:
+    """Every run's value, each run minus the first and the change in percent; shaded where the change is real."""
     df = cmp.kpis
-    formats = {c: "0.0%" for c in df.columns if c.endswith("Δ%")}
-    _table(ws, df, "Every run's value; the last columns give each run minus the first run, and the change in percent. "
-                   "Shaded: differs from the first run.", formats)
     cols = list(df.columns)
-    for i, (_, r) in enumerate(df.iterrows(), start=2):
-        unit_fmt = "0.0%" if r.get("unit") == "fraction" else "#,##0.000"
-        for j, c in enumerate(cols, start=1):
-            numeric = isinstance(r[c], (int, float)) and not isinstance(r[c], bool)
-            if numeric and (c in cmp.labels or c.endswith(f" − {cmp.labels[0]}")):
-                ws.cell(row=i, column=j).number_format = unit_fmt
-            if c.endswith(f" − {cmp.labels[0]}") and r[c] not in (None, 0.0, "same") and not _nan(r[c]):
-                ws.cell(row=i, column=j).fill = YELLOW
+    ws = sheets.write_table(book, "KPIs", df.iloc[0:0], notes=sheets.TableNotes(),
+                            comment="Every run's value; the last columns give each run minus the first run, and the "
+                                    "change in percent (for fractions: the change in points). Shaded: a real "
+                                    "difference from the first run.")[0]
+    ws.autofilter(0, 0, max(1, len(df)), len(cols) - 1)
+    base = cmp.labels[0]
+    for i, (_, r) in enumerate(df.iterrows(), start=1):
+        unit = r.get("unit")
+        fmt = "0.00%" if unit == "fraction" else None
+        for j, c in enumerate(cols):
+            v = None if _nan(r[c]) else r[c]
+            if v is None:
+                continue
+            numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+            f = fmt
+            if numeric and fmt is None:
+                f = "#,##0" if float(v).is_integer() or abs(v) >= 100 else "#,##0.00"
+            if c.endswith("Δ%"):
+                f = "0.0%"
+            fill = None
+            if c.endswith(f" − {base}"):
+                pct = r.get(c.replace(f" − {base}", " Δ%"))
+                if (numeric and real_difference(v, pct, unit)) or v == "changed":
+                    fill = YELLOW
+            sheets.write_value(ws, i, j, v, book.format(f if numeric else None, fill=fill))
 
 
-def _portfolio(ws, cmp: Comparison) -> None:
+def _portfolio(book: sheets.Book, cmp: Comparison) -> None:
     df = cmp.portfolio
-    _table(ws, df, "Every project any run considers. Green: funded in this run but not in the first; red: funded in the "
-                   "first but not here; yellow: another FID year or aid. 'differs' lists the runs that differ.")
     cols = list(df.columns)
     base = cmp.labels[0]
-    for i, (_, r) in enumerate(df.iterrows(), start=2):
+    fills: dict[tuple[int, int], str] = {}
+    for i, (_, r) in enumerate(df.iterrows()):
         for label in cmp.labels[1:]:
             if not project_differs(r, base, label):
                 continue
@@ -105,27 +85,37 @@ def _portfolio(ws, cmp: Comparison) -> None:
                                                                  and not (_nan(r.get(col)) and _nan(r.get(f"{base} {what}")))
                                                                  else None)
                 if fill is not None:
-                    ws.cell(row=i, column=cols.index(col) + 1).fill = fill
+                    fills[(i, cols.index(col))] = fill
+    sheets.write_table(book, "Portfolio", df, notes=sheets.TableNotes(), fills=fills,
+                       comment="Every project any run considers. Green: funded in this run but not in the first; red: "
+                               "funded in the first but not here; yellow: another FID year or aid. 'differs' lists the "
+                               "runs that differ.")
 
 
-def _series(ws, df: pd.DataFrame, headline: str | None, title: str, unit: str, comment: str) -> None:
-    """A year x '<item> | <run>' table and a line chart of the headline item, one line per run."""
-    _table(ws, df, comment)
+def _series(book: sheets.Book, name: str, df: pd.DataFrame, headline: str | None, title: str, unit: str,
+            comment: str) -> None:
+    """A year x '<item> | <run>' table and a line chart of the headline item, one line per run, beside it."""
+    ws = sheets.write_table(book, name, df, notes=sheets.TableNotes(), comment=comment)[0]
     if not len(df) or headline is None:
         return
-    cols = [j for j, c in enumerate(df.columns, start=1) if str(c).rsplit(" | ", 1)[0] == headline][:MAX_LINES]
+    cols = [j for j, c in enumerate(df.columns) if str(c).rsplit(" | ", 1)[0] == headline][:MAX_LINES]
     if not cols:
         return
-    chart = LineChart()
-    chart.title, chart.y_axis.title, chart.x_axis.title = title, unit, "year"
-    chart.width, chart.height = 18.0, 9.0
-    chart.legend.position = "b"
-    for j in cols:
-        chart.add_data(Reference(ws, min_col=j, min_row=1, max_row=len(df) + 1), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(df) + 1))
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    ws.add_chart(chart, f"{get_column_letter(len(df.columns) + 2)}2")
+    from model.results.charts import CHART_H, CHART_W, PALETTE
+
+    chart = book.wb.add_chart({"type": "line"})
+    chart._write_c_smooth = lambda smooth, c=chart: c._xml_empty_tag("c:smooth", [("val", "1" if smooth else "0")])
+    for k, j in enumerate(cols):
+        chart.add_series({"name": [ws.name, 0, j], "categories": [ws.name, 1, 0, len(df), 0],
+                          "values": [ws.name, 1, j, len(df), j], "smooth": False, "marker": {"type": "none"},
+                          "line": {"color": PALETTE[k % len(PALETTE)], "width": 2.0}})
+    chart.set_title({"name": title, "name_font": {"size": 11, "bold": True}})
+    chart.set_y_axis({"name": unit, "min": 0, "num_format": "#,##0",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_x_axis({"name": "year", "label_position": "low"})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": CHART_W, "height": CHART_H})
+    ws.insert_chart(len(df) + 2, 0, chart)  # below the table: on its first printed page, however wide the table
 
 
 def _supply_headline(df: pd.DataFrame) -> str | None:
@@ -158,22 +148,25 @@ def manifest_rows(cmp: Comparison, command: str) -> list[tuple[str, Any]]:
 def write_comparison(out: Path, cmp: Comparison, inputs: list[Path], command: str, force: bool = False) -> Path:
     """Write the comparison workbook atomically; refuses to write over a compared file."""
     out = check_output(out, inputs, force=force)
-    wb = Workbook()
-    _kpis(wb.active, cmp)
-    wb.active.title = "KPIs"
-    _portfolio(wb.create_sheet("Portfolio"), cmp)
-    s = cmp.series
-    _series(wb.create_sheet("Funding"), s["Funding"], "all funds", "Public spend by year (aid + acquisitions), USD m",
-            "USD m", "Public spend (aid + acquisitions) by fund and year; columns '<fund> | <run>'.")
-    _series(wb.create_sheet("Stockpiles"), s["Stockpiles"], "all stockpiles", "Stockpile inventory, t (expected)",
-            "t", "Expected inventory by stockpile and year; columns '<stockpile> | <run>'.")
-    headline = _supply_headline(s["Supply"])
-    _series(wb.create_sheet("Supply"), s["Supply"], headline, f"{headline}, t (expected)" if headline else "",
-            "t", "Expected supply to members by material, source and year; columns '<material> <source> | <run>'. "
-                 "Sources that are zero in every run are left out.")
-    _table(wb.create_sheet("Runs"), cmp.runs, "One row per compared run: its file, case, SHA-256 and versions.")
-    man = wb.create_sheet("Manifest")
-    _table(man, pd.DataFrame(manifest_rows(cmp, command), columns=["key", "value"]),
-           "What was compared; warnings and what could not be aligned.")
-    atomic_write(out, wb.save)
+    book = sheets.Book(constant_memory=False)  # small, and the charts sit over rows already written
+    try:
+        _kpis(book, cmp)
+        _portfolio(book, cmp)
+        s = cmp.series
+        _series(book, "Funding", s["Funding"], "all funds", "Public spend by year (aid + acquisitions), USD m",
+                "USD m", "Public spend (aid + acquisitions) by fund and year; columns '<fund> | <run>'.")
+        _series(book, "Stockpiles", s["Stockpiles"], "all stockpiles", "Stockpile inventory, t (expected)",
+                "t", "Expected inventory by stockpile and year; columns '<stockpile> | <run>'.")
+        headline = _supply_headline(s["Supply"])
+        _series(book, "Supply", s["Supply"], headline, f"{headline}, t (expected)" if headline else "",
+                "t", "Expected supply to members by material, source and year; columns '<material> <source> | <run>'. "
+                     "Sources that are zero in every run are left out.")
+        sheets.write_table(book, "Runs", cmp.runs, notes=sheets.TableNotes(),
+                           comment="One row per compared run: its file, case, SHA-256 and versions.")
+        sheets.write_table(book, "Manifest", pd.DataFrame(manifest_rows(cmp, command), columns=["key", "value"]),
+                           notes=sheets.TableNotes(), comment="What was compared; warnings and what could not be aligned.")
+        atomic_write(out, book.save, force=force)
+    except BaseException:
+        book.discard()
+        raise
     return out

@@ -22,12 +22,17 @@ if TYPE_CHECKING:
     from model.case.load import Case
     from model.workbook.sheets import TableNotes
 
-UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0.0##", "USD/t": "#,##0.00"}
+UNIT_FORMATS = {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.00", "t": "#,##0", "USD/t": "#,##0.00"}
 
 KPI_WORDS = {
     "objective_musd": "objective (expected cost + risk term)",
     "expected_cost_musd": "expected cost",
-    "public_spend_musd": "public spend (aid and acquisitions, budget cost)",
+    "cvar_term_musd": "risk term (CVaR part of the objective)",
+    "public_spend_musd": "public spend (aid and acquisitions)",
+    "public_cost_musd": "public cost (budget use: each fund's cost factor times its spend)",
+    "expected_shortfall_cost_musd": "expected shortfall cost",
+    "worst_scenario_cost_musd": "cost of the worst scenario",
+    "expected_projects_funded": "projects funded, expected over scenarios",
     "expected_shortfall_t": "expected shortfall",
     "projects_funded": "projects funded",
     "stockpile_acquired_t": "stockpile acquired",
@@ -122,7 +127,17 @@ def summary_rows(case: Case, solution: Solution, notes: TableNotes, drawn: list[
     rows += [("note", "marginal values", "given the chosen portfolio: FIDs fixed, integrality relaxed, LP re-solved", ""),
              ("note", "write_s", "time to build the workbook; saving it follows", "")]
     rows += [("chart", "chart", title, "") for title in drawn]
-    return rows, [UNIT_FORMATS.get(r[3]) for r in rows]
+    return rows, [_row_format(r) for r in rows]
+
+
+def _row_format(row: tuple) -> str | None:
+    """The Summary number format of a row from its unit; tonnes below 100 keep two decimals."""
+    value, unit = row[2], row[3]
+    if unit == "t" and isinstance(value, (int, float)) and abs(value) < 100 and value != 0:
+        return "#,##0.00"
+    if unit == "" and isinstance(value, int) and not isinstance(value, bool):
+        return "#,##0"
+    return UNIT_FORMATS.get(unit)
 
 
 def _family_rows(case: Case) -> list[tuple]:
@@ -166,6 +181,7 @@ def manifest_rows(case: Case, solution: Solution, run: RunInfo, notes: TableNote
         ("pyomo_version", _version("pyomo")),
         ("highspy_version", _version("highspy")),
         ("openpyxl_version", _version("openpyxl")),
+        ("xlsxwriter_version", _version("xlsxwriter")),
         ("platform", platform.platform()),
         ("case_name", case.name),
         ("case_path", top),

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from model.problems import CaseError, RunError
-from model.tables import SHEET_TABLES
+from model.tables import SHEET_TABLES, YEAR
 from model.workbook.read import RawSheet, check_archive, read_book, scan_parts, sheet_parts
 
 READABLE_VERSIONS = ("1",)  # result layouts this module understands
@@ -130,12 +130,60 @@ def read_result(path: str | Path) -> ResultBook:
     tables = {}
     for name in TABLES:
         parts = [sheets[name]] + _continuations(name, sheets)
+        for part in parts:
+            _check_sheet(path, part)
         frames = [_frame(p) for p in parts]
         tables[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    for t in SHEET_TABLES:
+        _check_keys(path, t.sheet, [sheets[t.sheet]] + _continuations(t.sheet, sheets), [c.name for c in t.key])
     summary = tables["Summary"]
     if not {"section", "item", "value"} <= set(summary.columns):
         raise RunError(f"{path.name}: its Summary sheet lacks the columns section, item, value: it was edited or damaged")
     return ResultBook(path, manifest, tables)
+
+
+# the columns that hold years, by sheet, as declared in model/tables.py
+YEAR_COLUMNS = {t.sheet: {c.name for c in (*t.key, *t.values) if c.unit == YEAR or c.name == "year"}
+                for t in SHEET_TABLES}
+_EDITED = "the result was edited after minplan wrote it; solve the case again, or undo the edit"
+
+
+def _check_sheet(path: Path, sheet: RawSheet) -> None:
+    """RunError naming Sheet!Cell for a header written twice or a year that is not a whole number."""
+    seen: dict[str, int] = {}
+    for i, h in enumerate(sheet.headers):
+        if h and h in seen:
+            raise RunError(f"{path.name}: {sheet.name}!{sheet.letter(i)}1: the header '{h}' appears twice (also at "
+                           f"{sheet.name}!{sheet.letter(seen[h])}1); {_EDITED}")
+        seen.setdefault(h, i)
+    part = _PART.match(sheet.name)
+    years = YEAR_COLUMNS.get(part["name"] if part else sheet.name, set())
+    for i, h in enumerate(sheet.headers):
+        if h not in years:
+            continue
+        for row, vals in sheet.rows:
+            v = vals[i] if i < len(vals) else None
+            if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer()):
+                continue
+            raise RunError(f"{path.name}: {sheet.name}!{sheet.letter(i)}{row}: {h} holds {str(v)[:40]!r}, not a year "
+                           f"typed as a whole number; {_EDITED}")
+
+
+def _check_keys(path: Path, name: str, parts: list[RawSheet], key: list[str]) -> None:
+    """RunError naming both rows when two rows of a table have the same key (a row copied by hand)."""
+    seen: dict[tuple, str] = {}
+    for sheet in parts:
+        at = [sheet.headers.index(k) if k in sheet.headers else None for k in key]
+        if not key or None in at:
+            return
+        for row, vals in sheet.rows:
+            k = tuple(vals[i] if i < len(vals) else None for i in at)
+            if all(v is None for v in k):
+                continue
+            if k in seen:
+                raise RunError(f"{path.name}: {sheet.name}!{row}:{row} repeats the row at {seen[k]} (same "
+                               f"{', '.join(key)}: {', '.join(map(str, k))}); {_EDITED}")
+            seen[k] = f"{sheet.name}!{row}:{row}"
 
 
 def _sheet_names(path: Path) -> list[str]:

@@ -39,6 +39,15 @@ MS = highspy.HighsModelStatus
 # Objective, bound and duals are divided back on the way out.
 OBJECTIVE_SCALE = 1e2
 # HiGHS options we set, by HiGHS's own names; a misspelt name is silently ignored, so each is checked.
+# The numbers guard (DESIGN.md "Solver notes"): HiGHS works to absolute tolerances (1e-7 primal, 1e-6 on
+# integrality) on a scaled copy of the model, so a model whose coefficients span too many orders of magnitude can
+# come back "optimal" with a plan that is not, or "infeasible" when it is not. After every solve the plan, with its
+# yes/no decisions rounded, is checked against the model as given; the spans below are far beyond any shipped case
+# (matrix 1e6, costs 1e9) and within reach of the failures seen (capacities of 9e14 t/yr: matrix 6e11).
+MAX_VIOLATION = 1e-6  # relative to the size of the row's terms
+MAX_OBJECTIVE_GAP = 1e-6  # relative
+MAX_MATRIX_SPAN = 1e10  # largest / smallest nonzero constraint coefficient
+MAX_COST_SPAN = 1e13  # largest / smallest nonzero cost
 OPTION_NAMES = {"mip_rel_gap": "mip_rel_gap", "time_limit_s": "time_limit", "threads": "threads",
                 "random_seed": "random_seed"}
 
@@ -57,6 +66,19 @@ class Outcome:
     bound: float | None = None
     gap: float | None = None
     seconds: float = 0.0
+
+
+@dataclass
+class Check:
+    """The solver's plan checked against the model it was given (HighsRun.check)."""
+
+    violation: float  # largest row or bound violation, relative to the size of the row's terms
+    amount: float  # the same violation in the row's own units
+    where: str  # the constraint (or the variable's bounds) broken most
+    objective_gap: float  # |objective recomputed from the plan − objective HiGHS reports|, relative
+    objective: float
+    reported: float
+    span: tuple[float, float]  # smallest and largest magnitude among the model's coefficients and bounds
 
 
 class HighsRun:
@@ -112,6 +134,11 @@ class HighsRun:
         if len(idx):
             self.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
         self.lower, self.upper = lp.col_lower_.copy(), lp.col_upper_.copy()
+        self.a = a
+        self.row_lower, self.row_upper = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
+        self.col_lower, self.col_upper = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
+        self.cost = np.asarray(c, dtype=float)
+        self.span_problem = self._span_problem()
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -119,11 +146,14 @@ class HighsRun:
                 "nonzeros": int(self.h.getNumNz())}
 
     def run(self) -> Outcome:
-        """Solve and map HiGHS's model status to one of model.solution's outcomes.
+        """Solve, map HiGHS's model status to one of model.solution's outcomes, and check the answer (`trusted`).
 
         HiGHS measures its time limit from the first run of a Highs object, so a re-solve would inherit the
-        time already spent (HiGHS issue 1477): each run is given `time_limit_s` from its own start.
+        time already spent (HiGHS issue 1477): each run is given `time_limit` from its own start.
         """
+        return self.trusted(self._run())
+
+    def _run(self) -> Outcome:
         _match_scheduler(self.h.getOptionValue("threads"))
         if self.time_limit is not None:
             self.h.setOptionValue("time_limit", self.h.getRunTime() + float(self.time_limit))
@@ -156,6 +186,90 @@ class HighsRun:
         return Outcome(sol.FAILED, f"the solver stopped without a plan ({self.h.modelStatusToString(status)})",
                        seconds=secs)
 
+    def _span_problem(self) -> str:
+        """Words for coefficients that span more orders of magnitude than the solver handles reliably, or ''."""
+        for what, values, limit in (("constraint coefficients", self.a.data, MAX_MATRIX_SPAN),
+                                    ("costs", self.cost, MAX_COST_SPAN)):
+            mags = np.abs(np.asarray(values, dtype=float))
+            nz = np.flatnonzero(mags)
+            if not len(nz):
+                continue
+            lo, hi = nz[np.argmin(mags[nz])], nz[np.argmax(mags[nz])]
+            if mags[hi] / mags[lo] <= limit:
+                continue
+            if what == "costs":
+                at = f"the cost of {self.columns[lo].name} and of {self.columns[hi].name}"
+            else:
+                rows = self.a.indices
+                at = f"{self.rows[rows[lo]][0].name} and {self.rows[rows[hi]][0].name}"
+            return (f"the case's numbers span too many orders of magnitude for the solver: {what} from "
+                    f"{mags[lo]:.3g} to {mags[hi]:.3g} ({at}), over the {limit:.0e} it handles reliably; bring the "
+                    "largest quantities, capacities or costs down to what is meant")
+        return ""
+
+    def trusted(self, out: Outcome) -> Outcome:
+        """`out`, or an UNRELIABLE outcome when the plan fails the check or the numbers are beyond the solver.
+
+        A model changed in place (add_rows, set_objective) is no longer the arrays the check holds: not checked.
+        """
+        if getattr(self, "edited", False) or self.maximise:  # a maximised objective is a search, not the case's cost
+            return out
+        if out.status in sol.HAS_PLAN:
+            chk = self.check()
+            if chk.violation > MAX_VIOLATION:
+                why = (f"the solver's plan breaks the constraint {chk.where} by {chk.amount:.3g} (with its yes/no "
+                       "decisions rounded)")
+            elif chk.objective_gap > MAX_OBJECTIVE_GAP:
+                why = (f"the solver reports a cost of {chk.reported:,.6g} USD m for a plan that costs "
+                       f"{chk.objective:,.6g} USD m")
+            elif self.span_problem:
+                why = f"the solver reports a plan as {out.status}, but it may not be"
+            else:
+                return out
+            tail = self.span_problem or "the case's numbers may span too many orders of magnitude for the solver"
+            return Outcome(sol.UNRELIABLE, f"{why}; {tail}", bound=out.bound, seconds=out.seconds)
+        if out.status in (sol.INFEASIBLE, sol.UNBOUNDED, sol.FAILED) and self.span_problem:
+            return Outcome(sol.UNRELIABLE, f"the solver reports the case {out.status}, but that cannot be trusted: "
+                           f"{self.span_problem}", seconds=out.seconds)
+        return out
+
+    def check(self) -> Check:
+        """How far the solver's plan, with its yes/no decisions rounded, breaks a row or a bound, and how far its
+        reported objective is from the one recomputed from that plan; each relative to the size of the numbers."""
+        x = self.values().copy()
+        x[self.integer] = np.round(x[self.integer])
+        act = self.a @ x
+        scale = 1.0 + abs(self.a) @ np.abs(x)  # the size of each row's terms: a tolerance relative to what it adds
+        rows = np.maximum(self.row_lower - act, act - self.row_upper).clip(min=0) / np.maximum(
+            scale, 1.0 + np.minimum(np.abs(self.row_lower), np.abs(self.row_upper)))
+        cols = np.maximum(self.col_lower - x, x - self.col_upper).clip(min=0) / (1.0 + np.abs(x))
+        worst_row = int(np.argmax(rows)) if len(rows) else -1
+        worst_col = int(np.argmax(cols)) if len(cols) else -1
+        row_v = float(rows[worst_row]) if worst_row >= 0 else 0.0
+        col_v = float(cols[worst_col]) if worst_col >= 0 else 0.0
+        if row_v >= col_v and worst_row >= 0:
+            where, size = self.rows[worst_row][0].name, row_v
+            amount = float(max(self.row_lower[worst_row] - act[worst_row], act[worst_row] - self.row_upper[worst_row]))
+        elif worst_col >= 0:
+            where, size = f"the bounds of {self.columns[worst_col].name}", col_v
+            amount = float(max(self.col_lower[worst_col] - x[worst_col], x[worst_col] - self.col_upper[worst_col]))
+        else:
+            where, size, amount = "", 0.0, 0.0
+        objective = (float(self.cost @ x) + self.offset)
+        reported = self.h.getInfo().objective_function_value / OBJECTIVE_SCALE
+        obj_gap = abs(objective - reported) / max(1.0, abs(reported))
+        values = np.abs(np.concatenate([self.a.data, self.cost[self.cost != 0], *(
+            b[np.isfinite(b) & (b != 0)] for b in (self.row_lower, self.row_upper, self.col_lower, self.col_upper))]))
+        values = values[values > 0]
+        span = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+        return Check(size, amount, where, obj_gap, objective, reported, span)
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        """Limit the next run to `seconds` from its own start (none: no limit)."""
+        self.time_limit = seconds
+        if seconds is None:
+            self.h.setOptionValue("time_limit", float("inf"))
+
     # ------------------------------------------------------------ changing the model in place
 
     def add_rows(self, constraints) -> None:
@@ -179,6 +293,7 @@ class HighsRun:
             self.rows.append((con, 0))
         if not lower:
             return
+        self.edited = True
         self.h.addRows(len(lower), np.array(lower), np.array(upper), len(index), np.array(starts, dtype=np.int32),
                        np.array(index, dtype=np.int32), np.array(value, dtype=float))
 
@@ -194,6 +309,7 @@ class HighsRun:
                 cost = np.append(cost, np.zeros(i + 1 - len(cost)))
             cost[i] += float(c)
         idx = np.arange(len(cost), dtype=np.int32)
+        self.edited = True
         self.maximise = objective.sense == pyo.maximize
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize if self.maximise else highspy.ObjSense.kMinimize)
         self.h.changeColsCost(len(idx), idx, cost * OBJECTIVE_SCALE)

@@ -16,7 +16,7 @@ from model import solution as sol
 from model.formulation import build_model
 from model.solution import Solution
 from model.solve.extract import extract
-from model.solve.highs import HighsRun, Outcome, TriviallyInfeasible
+from model.solve.highs import MAX_OBJECTIVE_GAP, HighsRun, Outcome, TriviallyInfeasible
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
@@ -24,6 +24,26 @@ if TYPE_CHECKING:
     from model.case.load import Case
 
 OPTION_KEYS = ("mip_rel_gap", "time_limit_s", "threads", "random_seed")
+MIN_SOLVE_S = 0.05  # less time than this left in the run: a KPI solve is skipped rather than started
+
+
+class RunClock:
+    """The run's time limit, shared by the main solve and every EVPI/VSS solve: each gets what is left."""
+
+    def __init__(self, opts: dict):
+        self.opts = opts
+        limit = opts.get("time_limit_s")
+        # a limit HiGHS would refuse (not a positive number) is passed on as given, for HiGHS to refuse
+        ok = isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0
+        self.deadline = time.perf_counter() + float(limit) if ok else None
+        self.skipped: list[str] = []
+
+    def options(self) -> dict | None:
+        """The solver options with the time left as the limit; None when the run's time is up."""
+        if self.deadline is None:
+            return self.opts
+        left = self.deadline - time.perf_counter()
+        return None if left < MIN_SOLVE_S else {**self.opts, "time_limit_s": left}
 
 
 def solver_options(case: Case, options: dict | None = None) -> dict[str, Any]:
@@ -48,8 +68,13 @@ def solve_case(case: Case, options: dict | None = None, progress: Callable[[str]
 
 def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[[str], None] = lambda _m: None,
                 timings: dict | None = None) -> Solution:
-    """Solve a built model of `case` (see solve_case); every solver outcome becomes a Solution."""
+    """Solve a built model of `case` (see solve_case); every solver outcome becomes a Solution.
+
+    `time_limit_s` is the run's, from the hand-over to HiGHS on: the main solve, the marginal values and every
+    EVPI/VSS solve share it, each getting what is left; KPI solves for which nothing is left are skipped.
+    """
     timings = dict(timings or {})
+    clock = RunClock(opts)
     say("handing the model to HiGHS")
     t0 = time.perf_counter()
     try:
@@ -68,9 +93,12 @@ def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[
     run.load()  # the MIP plan; the dual LP below does not touch the Pyomo values
     say("reading marginal values")
     t0 = time.perf_counter()
-    duals = _duals(run)
+    duals = _duals(run, clock)
     timings["duals_s"] = time.perf_counter() - t0
     result = extract(model, out, duals)
+    disagree = _ledger_disagrees(result)
+    if disagree:
+        return Solution(sol.UNRELIABLE, disagree, bound=out.bound, timings=timings, options=_used(opts), sizes=run.sizes)
     result.timings, result.options, result.sizes = timings, _used(opts), run.sizes
     result.kpis["mip_gap"] = out.gap
     if len(model.data.scenarios) > 1 and not opts.get("evpi_vss", True):
@@ -78,23 +106,44 @@ def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[
     elif len(model.data.scenarios) > 1:
         say("computing EVPI, VSS and the value of adapting")
         t0 = time.perf_counter()
-        result.kpis.update(evpi_vss(case, opts, model, run, out, say))
+        result.kpis.update(evpi_vss(case, opts, model, run, out, say, clock))
         timings["evpi_vss_s"] = time.perf_counter() - t0
     return result
+
+
+def _ledger_disagrees(result: Solution) -> str:
+    """Words when the cost ledger's expected cost + risk term is not the objective HiGHS reports, else ''."""
+    k = result.kpis
+    parts = [k.get("expected_cost_musd"), k.get("cvar_term_musd") or 0.0]
+    if result.objective is None or not all(isinstance(v, (int, float)) for v in parts):
+        return ""
+    ledger = float(sum(parts))
+    if abs(ledger - result.objective) <= MAX_OBJECTIVE_GAP * max(1.0, abs(result.objective)):
+        return ""
+    return (f"the solver reports a cost of {result.objective:,.6g} USD m, but its plan's expected cost and risk term add "
+            f"up to {ledger:,.6g} USD m; the case's numbers may span too many orders of magnitude for the solver")
 
 
 def _used(opts: dict) -> dict:
     return {k: opts.get(k) for k in OPTION_KEYS}
 
 
-def _duals(run: HighsRun) -> dict[int, float]:
+def _duals(run: HighsRun, clock: RunClock) -> dict[int, float]:
     """Fix the integers at their values, relax integrality, re-solve the LP, return row duals by constraint."""
+    left = clock.options()
+    if left is None:
+        return {}
+    run.set_time_limit(left.get("time_limit_s"))
     run.relax_with_integers_fixed()
     lp = run.run()
     return run.row_duals() if lp.status == sol.OPTIMAL else {}
 
 
-def _solve(model, opts: dict) -> tuple[HighsRun | None, Outcome]:
+def _solve(model, clock: RunClock, name: str) -> tuple[HighsRun | None, Outcome]:
+    opts = clock.options()
+    if opts is None:
+        clock.skipped.append(name)
+        return None, Outcome(sol.TIME_LIMIT_NO_PLAN, "not solved: the run's time limit had run out")
     try:
         run = HighsRun(model, opts)
     except TriviallyInfeasible as exc:
@@ -112,25 +161,27 @@ def _interval(lo_obj: Outcome | None, hi_obj: Outcome | None) -> tuple[float | N
 
 
 def evpi_vss(case: Case, opts: dict, model: pyo.ConcreteModel, run: HighsRun, out: Outcome,
-             say: Callable[[str], None] = lambda _m: None) -> dict[str, float | None]:
+             say: Callable[[str], None] = lambda _m: None, clock: RunClock | None = None) -> dict[str, float | None]:
     """EVPI = RP − WS, VSS = EEV − RP and the value of adapting RP(now) − RP, all on expected cost without the
     risk term (DESIGN.md), each with the interval its solves' bounds allow.
 
     WS solves each scenario alone; the mean-value problem's fid, aid and carry in the years before the first
     branching (every year under `now`) are then fixed in the stochastic problem to give EEV, everything else
-    re-optimised. A value is None when one of its solves found no plan.
+    re-optimised. A value is None when one of its solves found no plan, or was skipped because the run's time
+    limit (`clock`) had run out.
     """
+    clock = clock or RunClock(opts)
     d = model.data
     rp_model, rp_out = model, out
     if model.risk_weight > 0:
         rp_model = build_model(case, risk=False)
-        _, rp_out = _solve(rp_model, opts)
+        _, rp_out = _solve(rp_model, clock, "RP")
     outs = {"RP": rp_out}
     rp = rp_out.objective if rp_out.status in sol.HAS_PLAN else None
     ws, ws_bound = 0.0, 0.0
     for i, s in enumerate(d.scenarios, start=1):
         say(f"EVPI: scenario {s} alone ({i} of {len(d.scenarios)})")
-        _, o = _solve(build_model(case, [s], risk=False), opts)
+        _, o = _solve(build_model(case, [s], risk=False), clock, f"WS {s}")
         outs[f"WS {s}"] = o
         if ws is None or o.status not in sol.HAS_PLAN:
             ws = ws_bound = None
@@ -150,11 +201,11 @@ def evpi_vss(case: Case, opts: dict, model: pyo.ConcreteModel, run: HighsRun, ou
     else:
         say("VSS: the mean-value problem")
         mv_model = build_model(case, risk=False, mean_value=True)
-        mv_run, mv_out = _solve(mv_model, opts)
+        mv_run, mv_out = _solve(mv_model, clock, "mean value")
         outs["mean value"] = mv_out
         if mv_run is not None and mv_out.status in sol.HAS_PLAN:
             say("VSS: the stochastic problem with the mean-value plan fixed")
-            eev_out = _eev(rp_model, mv_run, mv_model, set(roots), opts)
+            eev_out = _eev(rp_model, mv_run, mv_model, set(roots), clock)
             outs["EEV"] = eev_out
         eev = eev_out.objective if eev_out is not None and eev_out.status in sol.HAS_PLAN else None
         result["eev_musd"] = eev
@@ -163,7 +214,7 @@ def evpi_vss(case: Case, opts: dict, model: pyo.ConcreteModel, run: HighsRun, ou
             result["vss_low_musd"], result["vss_high_musd"] = _interval(eev_out, rp_out)
     if d.tree.mode != "now":
         say("value of adapting: every decision fixed before anything is known")
-        _, now_out = _solve(build_model(case, risk=False, mode="now"), opts)
+        _, now_out = _solve(build_model(case, risk=False, mode="now"), clock, "RP (decisions now)")
         outs["RP (decisions now)"] = now_out
         now = now_out.objective if now_out.status in sol.HAS_PLAN else None
         result["rp_now_musd"] = now
@@ -172,13 +223,27 @@ def evpi_vss(case: Case, opts: dict, model: pyo.ConcreteModel, run: HighsRun, ou
             result["value_of_adapting_low_musd"], result["value_of_adapting_high_musd"] = _interval(now_out, rp_out)
     gaps = [o.gap for o in outs.values() if o is not None and o.gap is not None]
     result["evpi_vss_gap"] = max(gaps) if gaps else None
-    short = [name for name, o in outs.items() if o is not None and o.status != sol.OPTIMAL]
+    short = [f"{name} ({_gap_words(o)})" for name, o in outs.items()
+             if o is not None and o.status != sol.OPTIMAL and name not in clock.skipped]
+    notes = []
     if short:
-        result["kpi_note"] = "solves that did not reach their gap: " + ", ".join(short)
+        notes.append("solves that did not reach their gap: " + ", ".join(short) + "; the values they feed are not "
+                     "proven (the lowest and highest the solves' bounds allow are given)")
+    if clock.skipped:
+        notes.append("not solved, the run's time limit had run out: " + ", ".join(clock.skipped) + "; the values "
+                     "they feed are blank")
+    if notes:
+        result["kpi_note"] = "; ".join(notes)
     return result
 
 
-def _eev(rp_model, mv_run: HighsRun, mv_model, roots: set[int], opts: dict) -> Outcome:
+def _gap_words(o: Outcome) -> str:
+    if o.status not in sol.HAS_PLAN:
+        return f"{o.status}, no plan"
+    return f"gap {o.gap:.2%}" if o.gap is not None else "gap unknown"
+
+
+def _eev(rp_model, mv_run: HighsRun, mv_model, roots: set[int], clock: RunClock) -> Outcome:
     """The stochastic problem with fid, aid and carry of the years in `roots` fixed at the mean-value plan's values."""
     x = mv_run.values()
 
@@ -186,6 +251,10 @@ def _eev(rp_model, mv_run: HighsRun, mv_model, roots: set[int], opts: dict) -> O
         return {key[:year_at + 1]: x[mv_run.col_index[id(v)]] for key, v in var_set.items() if id(v) in mv_run.col_index}
 
     mv = {"fid": plan(mv_model.fid, 1), "aid": plan(mv_model.aid, 2), "carry": plan(mv_model.carry, 1)}
+    opts = clock.options()
+    if opts is None:
+        clock.skipped.append("EEV")
+        return Outcome(sol.TIME_LIMIT_NO_PLAN, "not solved: the run's time limit had run out")
     try:
         run = HighsRun(rp_model, opts)
     except TriviallyInfeasible as exc:

@@ -19,10 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import Reference, ScatterChart, Series
-from openpyxl.chart.shapes import GraphicalProperties
-from openpyxl.utils import get_column_letter
 
 from model import __version__
 from model.results.manifest import KPI_WORDS
@@ -144,21 +140,25 @@ def projects_table(result: Alternatives) -> pd.DataFrame:
 def write_alternatives_book(out: Path, case: Case, result: Alternatives, run: RunInfo, force: bool = False) -> Path:
     """Write the alternatives workbook atomically; return its path."""
     out = check_output(out, case.files, force=force)
-    wb = Workbook(write_only=True)
+    book = sheets.Book()
     notes = sheets.TableNotes()
-    plans = plans_table(result)
-    ws = _sheet(wb, "Plans", plans)
-    sheets.write_table(wb, "Plans", plans, notes=notes, column_docs=PLAN_DOCS, sheet=ws, comment=_plans_words(result))
-    _chart(ws, plans, len(result.plans))
-    projects = projects_table(result)
-    docs = PROJECT_DOCS | {c: f"Probability that plan {c.rsplit('_', 1)[1]} funds it." for c in projects.columns
-                           if c.startswith("funded_probability_plan_")}
-    sheets.write_table(wb, "Projects", projects, notes=notes, column_docs=docs, sheet=_sheet(wb, "Projects", projects),
-                       comment="Every candidate project of the case, by how many of the plans fund it.")
-    man = manifest_rows(case, result, run)
-    sheets.key_value_sheet(_sheet(wb, "Manifest", pd.DataFrame(man, columns=["key", "value"])), man, ("key", "value"),
-                           "What produced this alternatives workbook.")
-    atomic_write(out, wb.save)
+    try:
+        plans = plans_table(result)
+        ws = sheets.write_table(book, "Plans", plans, notes=notes, column_docs=PLAN_DOCS,
+                                comment=_plans_words(result))[0]
+        _chart(book, ws, plans, len(result.plans))
+        projects = projects_table(result)
+        docs = PROJECT_DOCS | {c: f"Probability that plan {c.rsplit('_', 1)[1]} funds it." for c in projects.columns
+                               if c.startswith("funded_probability_plan_")}
+        sheets.write_table(book, "Projects", projects, notes=notes, column_docs=docs,
+                           comment="Every candidate project of the case, by how many of the plans fund it.")
+        man = manifest_rows(case, result, run)
+        sheets.key_value_sheet(book, book.sheet("Manifest"), man, ("key", "value"),
+                               "What produced this alternatives workbook.")
+        atomic_write(out, book.save)
+    except BaseException:
+        book.discard()
+        raise
     return out
 
 
@@ -169,49 +169,36 @@ def _plans_words(result: Alternatives) -> str:
     return found + (f" Plan {len(result.plans)} could not be found: {result.missing}." if result.missing else "")
 
 
-def _sheet(wb, title: str, table: pd.DataFrame):
-    """A new sheet set up before any row is written (a write-only sheet fixes its properties at the first row):
-    autofilter on the header, landscape, one page wide, the header on every printed page."""
-    ws = wb.create_sheet(title)
-    ws.auto_filter.ref = f"A1:{get_column_letter(max(1, table.shape[1]))}{len(table) + 1}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    return ws
-
-
-def _chart(ws, plans: pd.DataFrame, n_plans: int) -> None:
+def _chart(book: sheets.Book, ws, plans: pd.DataFrame, n_plans: int) -> None:
     """Cost against distance from the optimum, one marker per plan (a series each, so the legend names them)."""
     if n_plans == 0:
         return
+    from model.results.charts import CHART_H, CHART_W
+
     cols = list(plans.columns)
-    x_col, y_col = cols.index("distance_to_optimum") + 1, cols.index("objective_musd") + 1
-    chart = ScatterChart(scatterStyle="marker")
-    chart.title = "Cost of each plan against its distance from the optimum"
-    chart.x_axis.title = f"distance from the optimum ({DISTANCE_UNIT})"
-    chart.y_axis.title = "objective, USD m"
-    chart.y_axis.numFmt = "#,##0"
-    chart.x_axis.numFmt = "0.0#"
-    chart.width, chart.height = 18.0, 9.0
-    chart.legend.position = "r"
+    x_col, y_col = cols.index("distance_to_optimum"), cols.index("objective_musd")
+    chart = book.wb.add_chart({"type": "scatter"})
+    # markers only (the plans are not a sequence); say so in the XML too, or some readers draw curves
+    chart._write_c_smooth = lambda smooth, c=chart: c._xml_empty_tag("c:smooth", [("val", "1" if smooth else "0")])
     for i in range(n_plans):
-        row = i + 2
-        series = Series(Reference(ws, min_col=y_col, min_row=row), Reference(ws, min_col=x_col, min_row=row),
-                        title="plan 0 (optimum)" if i == 0 else f"plan {i}")
-        series.marker.symbol = "diamond" if i == 0 else "circle"
-        series.marker.size = 9
+        row = i + 1
         colour = PLAN_COLOURS[i % len(PLAN_COLOURS)]
-        series.marker.graphicalProperties = GraphicalProperties(solidFill=colour)
-        series.marker.graphicalProperties.line.solidFill = colour
-        series.graphicalProperties.line.noFill = True  # markers only: the plans are not a sequence
-        series.smooth = False
-        chart.series.append(series)
-    chart.x_axis.axPos = "b"
-    chart.x_axis.delete = False  # openpyxl hides axes unless told otherwise
-    chart.y_axis.delete = False
-    chart.x_axis.scaling.min = 0
-    ws.add_chart(chart, f"{get_column_letter(len(cols) + 2)}2")
+        chart.add_series({"name": "plan 0 (optimum)" if i == 0 else f"plan {i}",
+                          "categories": [ws.name, row, x_col, row, x_col], "values": [ws.name, row, y_col, row, y_col],
+                          "marker": {"type": "diamond" if i == 0 else "circle", "size": 9,
+                                     "fill": {"color": _hex(colour)}, "border": {"color": _hex(colour)}},
+                          "smooth": False})
+    chart.set_title({"name": "Cost of each plan against its distance from the optimum", "name_font": {"size": 11}})
+    chart.set_x_axis({"name": f"distance from the optimum ({DISTANCE_UNIT})", "min": 0, "num_format": "0.0#"})
+    chart.set_y_axis({"name": "objective, USD m", "num_format": "#,##0",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "right"})
+    chart.set_size({"width": CHART_W, "height": CHART_H})
+    ws.insert_chart(1, len(cols) + 1, chart)
+
+
+def _hex(colour: str) -> str:
+    return colour if colour.startswith("#") else f"#{colour}"
 
 
 def _version(package: str) -> str:

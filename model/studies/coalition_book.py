@@ -21,9 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.utils import get_column_letter
 
 from model import __version__
 from model.run import RunInfo
@@ -156,24 +153,26 @@ def write_coalition_book(out: Path, outcome: CoalitionOutcome, run: RunInfo, for
     """Write the coalition workbook atomically; return its path."""
     case = outcome.case
     out = check_output(out, case.files, force=force)
-    wb = Workbook(write_only=True)
+    book = sheets.Book()
     notes = sheets.TableNotes()
-    coal = coalitions_table(outcome)
-    sheets.write_table(wb, "Coalitions", coal, notes=notes, column_docs=COALITION_DOCS, sheet=_sheet(wb, "Coalitions", coal),
-                       comment=f"One row per coalition S of the members of case {case.name}; v(∅) = 0.")
-    share = shares_table(outcome)
-    ws = _sheet(wb, "Shares", share)
-    sheets.write_table(wb, "Shares", share, notes=notes, column_docs=SHARE_DOCS, sheet=ws,
-                       comment="How the whole coalition's cost v(N) is shared among the members. " + _gap_words(outcome))
-    _chart(ws, share, len(share.columns))
-    stab = stability_rows(outcome)
-    sheets.key_value_sheet(_sheet(wb, "Stability", pd.DataFrame(stab, columns=["item", "value", "unit", "note"])), stab,
-                           ("item", "value", "unit", "note"), "Is the sharing stable, and how exact is it?",
-                           [_format(r[2]) for r in stab])
-    man = manifest_rows(outcome, run)
-    sheets.key_value_sheet(_sheet(wb, "Manifest", pd.DataFrame(man, columns=["key", "value"])), man, ("key", "value"),
-                           "What produced this coalition workbook.")
-    atomic_write(out, wb.save)
+    try:
+        coal = coalitions_table(outcome)
+        sheets.write_table(book, "Coalitions", coal, notes=notes, column_docs=COALITION_DOCS,
+                           comment=f"One row per coalition S of the members of case {case.name}; v(∅) = 0.")
+        share = shares_table(outcome)
+        ws = sheets.write_table(book, "Shares", share, notes=notes, column_docs=SHARE_DOCS,
+                                comment="How the whole coalition's cost v(N) is shared among the members. "
+                                        + _gap_words(outcome))[0]
+        _chart(book, ws, share)
+        stab = stability_rows(outcome)
+        sheets.key_value_sheet(book, book.sheet("Stability"), stab, ("item", "value", "unit", "note"),
+                               "Is the sharing stable, and how exact is it?", [_format(r[2]) for r in stab])
+        man = manifest_rows(outcome, run)
+        sheets.key_value_sheet(book, book.sheet("Manifest"), man, ("key", "value"), "What produced this coalition workbook.")
+        atomic_write(out, book.save)
+    except BaseException:
+        book.discard()
+        raise
     return out
 
 
@@ -189,38 +188,25 @@ def _format(unit: str) -> str | None:
     return {"USD m": "#,##0.00", "fraction": "0.00%", "s": "0.0"}.get(unit)
 
 
-def _sheet(wb, title: str, table: pd.DataFrame):
-    """A new sheet set up before any row is written (a write-only sheet fixes its properties at the first row):
-    autofilter on the header, landscape, one page wide, the header on every printed page."""
-    ws = wb.create_sheet(title)
-    ws.auto_filter.ref = f"A1:{get_column_letter(max(1, table.shape[1]))}{len(table) + 1}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    return ws
-
-
-def _chart(ws, share: pd.DataFrame, ncols: int) -> None:
+def _chart(book: sheets.Book, ws, share: pd.DataFrame) -> None:
     """Clustered bars per member: stand-alone cost beside Shapley share (USD m), from the Shares columns."""
     if share.empty or share["shapley_musd"].isna().all():
         return
-    chart = BarChart()
-    chart.type, chart.grouping = "col", "clustered"
-    chart.title = "Stand-alone cost and Shapley share per member, USD m"
-    chart.y_axis.title, chart.x_axis.title = "USD m", "member"
-    chart.y_axis.numFmt = "#,##0.0"
-    chart.width, chart.height = 18.0, 9.0
-    chart.legend.position = "b"
+    from model.results.charts import CHART_H, CHART_W, PALETTE
+
+    chart = book.wb.add_chart({"type": "column"})
     n = len(share)
-    for col in ("stand_alone_musd", "shapley_musd"):
-        j = list(share.columns).index(col) + 1
-        chart.add_data(Reference(ws, min_col=j, min_row=1, max_row=n + 1), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.x_axis.tickLblPos = "low"  # member names stay below the plot when a cost is negative
-    ws.add_chart(chart, f"{get_column_letter(ncols + 2)}2")
+    for k, col in enumerate(("stand_alone_musd", "shapley_musd")):
+        j = list(share.columns).index(col)
+        chart.add_series({"name": [ws.name, 0, j], "categories": [ws.name, 1, 0, n, 0], "values": [ws.name, 1, j, n, j],
+                          "fill": {"color": PALETTE[k]}})
+    chart.set_title({"name": "Stand-alone cost and Shapley share per member, USD m", "name_font": {"size": 11}})
+    chart.set_y_axis({"name": "USD m", "num_format": "#,##0.0",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_x_axis({"name": "member", "label_position": "low"})  # names stay below the plot when a cost is negative
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": CHART_W, "height": CHART_H})
+    ws.insert_chart(1, len(share.columns) + 1, chart)
 
 
 def _version(package: str) -> str:
@@ -237,7 +223,7 @@ def manifest_rows(outcome: CoalitionOutcome, run: RunInfo) -> list[tuple[str, An
         ("minplan_coalition_version", COALITION_VERSION),
         ("minplan_version", __version__),
         ("python_version", platform.python_version()),
-        *((f"{p}_version", _version(p)) for p in ("pyomo", "highspy", "scipy", "openpyxl")),
+        *((f"{p}_version", _version(p)) for p in ("pyomo", "highspy", "scipy", "openpyxl", "xlsxwriter")),
         ("case_name", case.name),
         ("case_path", str(case.path)),
         ("case_sha256", hashes.get(str(case.path), "")),

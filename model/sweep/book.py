@@ -2,11 +2,13 @@
 
 The sweep workbook has three plain tables from A1: Sweep (one row per
 variant: the varied values, status and reason, KPIs, gap, time, result
-file), Varied (each `--vary` as typed and what it changes) and Manifest (key /
-value: the case, its SHA-256, versions, command, workers, how many variants
-finished). The chart plots public spend against expected shortfall, one
-labelled point per variant with a plan, and joins the points no other point
-beats on both.
+file), Frontier (one row per variant with a plan: its varied values, public
+spend and expected shortfall, whether no other variant beats it on both; and
+a native scatter chart of them, each point labelled by its varied values,
+the frontier joined by straight lines), Varied (each `--vary` as typed and
+what it changes) and Manifest (key / value: the case, its SHA-256, versions,
+command, workers, how many variants finished). The same chart is also saved
+as a PNG beside the workbook.
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from openpyxl import Workbook
 
 from model import __version__
 from model.run import RunInfo
 from model.sweep.vary import Vary, row_mask
 from model.workbook import sheets
-from model.workbook.outfile import atomic_write, check_output
+from model.workbook.outfile import atomic_write, check_output, temporary_folder
 
 if TYPE_CHECKING:
     from model.case.load import Case
@@ -50,7 +51,12 @@ DOCS = {
 def write_sweep_book(out: Path, case: Case, outcome: SweepOutcome, jobs: int, run: RunInfo, force: bool = False) -> Path:
     """Write the sweep workbook atomically; return its path."""
     out = check_output(out, case.files, force=force)
-    wb = Workbook(write_only=True)
+    with temporary_folder(out):
+        return _write_sweep_book(out, case, outcome, jobs, run, force)
+
+
+def _write_sweep_book(out: Path, case: Case, outcome: SweepOutcome, jobs: int, run: RunInfo, force: bool) -> Path:
+    book = sheets.Book()
     notes = sheets.TableNotes()
     table = pd.DataFrame(outcome.rows)
     if table.empty:
@@ -58,16 +64,81 @@ def write_sweep_book(out: Path, case: Case, outcome: SweepOutcome, jobs: int, ru
         table = table.loc[:, ~table.columns.duplicated()]
     state = (f"INTERRUPTED: {len(outcome.rows)} of {outcome.planned} variants finished; the others were not solved."
              if outcome.interrupted else f"All {outcome.planned} variants were run.")
-    sheets.write_table(wb, "Sweep", table, notes=notes, column_docs=DOCS,
-                       comment=f"One row per variant of case {case.name}. {state}")
-    varied = pd.DataFrame([{"vary": v.text, "target": v.label, "operation": "multiply" if v.op == "*=" else "set",
-                            "values": ", ".join("blank" if x is None else str(x) for x in v.values),
-                            "rows_changed": rows_changed(case, v)} for v in outcome.varies])
-    sheets.write_table(wb, "Varied", varied, notes=notes, comment="Each --vary as typed; the variants are every combination.")
-    sheets.key_value_sheet(wb.create_sheet("Manifest"), _manifest(case, outcome, jobs, run), ("key", "value"),
-                           "What produced this sweep workbook.")
-    atomic_write(out, wb.save)
+    try:
+        sheets.write_table(book, "Sweep", table, notes=notes, column_docs=DOCS,
+                           comment=f"One row per variant of case {case.name}. {state}")
+        _frontier_sheet(book, case, outcome, notes)
+        varied = pd.DataFrame([{"vary": v.text, "target": v.label, "operation": "multiply" if v.op == "*=" else "set",
+                                "values": ", ".join("blank" if x is None else str(x) for x in v.values),
+                                "rows_changed": rows_changed(case, v)} for v in outcome.varies])
+        sheets.write_table(book, "Varied", varied, notes=notes,
+                           comment="Each --vary as typed; the variants are every combination.")
+        sheets.key_value_sheet(book, book.sheet("Manifest"), _manifest(case, outcome, jobs, run), ("key", "value"),
+                               "What produced this sweep workbook.")
+        atomic_write(out, book.save, force=force)
+    except BaseException:
+        book.discard()
+        raise
     return out
+
+
+def varied_label(row: dict[str, Any], varies: list[Vary]) -> str:
+    """A point's label: its varied values ('×1.5', '2030'; several joined by ' / '), its variant id without any."""
+    from model.sweep.engine import value_column
+
+    parts = []
+    for v in varies:
+        x = row.get(value_column(v))
+        shown = "blank" if x is None else (f"{x:g}" if isinstance(x, float) else str(x))
+        parts.append(("×" if v.op == "*=" else "") + shown)
+    return " / ".join(parts) if parts else str(row.get("variant", ""))
+
+
+def _points(outcome: SweepOutcome) -> list[tuple[float, float, str]]:
+    return [(float(r[X_KPI]), float(r[Y_KPI]), varied_label(r, outcome.varies)) for r in outcome.rows
+            if isinstance(r.get(X_KPI), (int, float)) and isinstance(r.get(Y_KPI), (int, float))]
+
+
+def _frontier_sheet(book: sheets.Book, case: Case, outcome: SweepOutcome, notes: sheets.TableNotes) -> None:
+    """The Frontier sheet: the points (frontier first, by public spend), and a native scatter chart beside them."""
+    pts = point_labels(_points(outcome))
+    front = frontier(pts)
+    on = {(x, y) for x, y, _ in front}
+    rows = [{"label": lb, X_KPI: x, Y_KPI: y, "on_frontier": True} for x, y, lb in front]
+    rows += [{"label": lb, X_KPI: x, Y_KPI: y, "on_frontier": False} for x, y, lb in sorted(pts) if (x, y) not in on]
+    df = pd.DataFrame(rows, columns=["label", X_KPI, Y_KPI, "on_frontier"])
+    varied = ", ".join(v.label for v in outcome.varies) or "nothing varied"
+    ws = sheets.write_table(book, "Frontier", df, notes=notes,
+                            column_docs={"label": f"The variant's varied values ({varied}).",
+                                         "on_frontier": "TRUE when no other variant has less public spend and "
+                                                        "less expected shortfall."},
+                            comment="One row per distinct point of the chart; the frontier first, by public spend.")[0]
+    if not rows:  # no variant has a plan: nothing to draw (an empty chart would be refused)
+        return
+    from model.results.charts import CHART_H, CHART_W
+
+    chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    chart._write_c_smooth = lambda smooth, c=chart: c._xml_empty_tag("c:smooth", [("val", "1" if smooth else "0")])
+    title = f"Sweep of {case.name}: public spend against expected shortfall ({varied})"
+    n, k = len(df), len(front)
+    if n:
+        labels = [{"value": lb} for lb in df["label"]]
+        chart.add_series({"name": "frontier (no variant better on both)", "categories": [ws.name, 1, 1, k, 1],
+                          "values": [ws.name, 1, 2, k, 2], "smooth": False, "line": {"color": "#D62728", "width": 1.5},
+                          "marker": {"type": "circle", "size": 7, "fill": {"color": "#D62728"}},
+                          "data_labels": {"custom": labels[:k], "position": "above"}})
+        if n > k:
+            chart.add_series({"name": "other variants", "categories": [ws.name, k + 1, 1, n, 1],
+                              "values": [ws.name, k + 1, 2, n, 2], "line": {"none": True}, "smooth": False,
+                              "marker": {"type": "circle", "size": 7, "fill": {"color": "#1F77B4"}},
+                              "data_labels": {"custom": labels[k:], "position": "right"}})
+    chart.set_title({"name": title, "name_font": {"size": 11, "bold": True}})
+    chart.set_x_axis({"name": "public spend, USD m", "min": 0, "num_format": "#,##0"})
+    chart.set_y_axis({"name": "expected shortfall, t", "min": 0, "num_format": "#,##0",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": CHART_W, "height": CHART_H})
+    ws.insert_chart(1, len(df.columns) + 1, chart)
 
 
 def rows_changed(case: Case, vary: Vary) -> int:
@@ -129,8 +200,7 @@ def write_chart(out: Path, case: Case, outcome: SweepOutcome) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pts = [(float(r[X_KPI]), float(r[Y_KPI]), r["variant"]) for r in outcome.rows
-           if isinstance(r.get(X_KPI), (int, float)) and isinstance(r.get(Y_KPI), (int, float))]
+    pts = _points(outcome)
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
     try:
         if pts:

@@ -17,9 +17,13 @@ them, saying so.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import shutil
 import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -37,6 +41,7 @@ from model.sweep.vary import MULTIPLY, Variant, Vary, plan
 from model.workbook.outfile import TEMP_PREFIX, check_output, file_name
 
 ERROR_STATUS = "error"  # a variant whose solve or write raised
+INVALID_STATUS = "invalid"  # a variant that breaks a rule of the case: not solved
 # Loaded once in the server the workers start from. Pyomo's standard-form writer imports scipy.stats on the
 # first solve in a process (about 5 s here); loading it up front spares every worker that wait.
 PRELOAD = ["model.solve.solver", "model.results.write", "scipy.sparse", "scipy.stats"]
@@ -107,15 +112,15 @@ def run_sweep(case: Case, texts: list[str] | tuple[str, ...], out_dir: Path, *, 
 
     run = run or RunInfo()
     t0 = time.perf_counter()
-    varies, points, cases = plan(case, texts)
+    varies, points, cases, invalid = plan(case, texts)
     out_dir = Path(out_dir).expanduser().resolve()
     results, book, chart = sweep_paths(case, out_dir, points)
     for path in [*results.values(), book]:
         check_output(path, case.files, force=force)
     check_output(chart, case.files, force=force, suffix=".png")
     opts = {"threads": case.settings.get("threads") or 1, **(options or {})}
-    tasks = [Task(p.vid, c, opts, results[p.vid], force, run.command) for p, c in zip(points, cases)]
-    jobs = max(1, min(jobs or default_jobs(), len(tasks)))
+    tasks = [Task(p.vid, c, opts, results[p.vid], force, run.command) for p, c in zip(points, cases) if c is not None]
+    jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
     labels = {p.vid: {value_column(v): x for v, x in zip(varies, p.values)} for p in points}
     descriptions = {p.vid: p.describe(varies) for p in points}
     rows: list[dict[str, Any]] = []
@@ -125,17 +130,22 @@ def run_sweep(case: Case, texts: list[str] | tuple[str, ...], out_dir: Path, *, 
                **{k: v for k, v in row.items() if k != "variant"}}
         rows.append(row)
         if progress:
-            progress(row, len(rows), len(tasks))
+            progress(row, len(rows), len(points))
 
+    for p in points:
+        if p.vid in invalid:
+            done(_row(Task(p.vid, case, opts, results[p.vid], force, run.command), INVALID_STATUS,
+                      "; ".join(invalid[p.vid])))
     started = time.time()
     interrupted = False
     try:
-        _run_pool(tasks, jobs, done)
+        if tasks:
+            _run_pool(tasks, jobs, done)
     except KeyboardInterrupt:
         interrupted = True
         _remove_temporaries(out_dir, started)
     rows.sort(key=lambda r: r["variant"])
-    outcome = SweepOutcome(rows, len(tasks), interrupted, out_dir, varies=varies)
+    outcome = SweepOutcome(rows, len(points), interrupted, out_dir, varies=varies)
     outcome.seconds = time.perf_counter() - t0
     outcome.workbook = write_sweep_book(book, case, outcome, jobs, run, force=True)
     outcome.chart = write_chart(chart, case, outcome)
@@ -157,13 +167,14 @@ def run_pool(tasks: list, jobs: int, work: Callable[[Any], Any], done: Callable[
     a fresh process started from the same server (see `_context`), so results do not depend on `jobs`.
     Ctrl-C stops the workers at once and is raised again.
     """
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_quiet_worker)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_quiet_worker,
+                               initargs=(os.getpid(),))
     stopped = False
     try:
         order: dict[Future, int] = {}
         pending: dict[Future, Any] = {}
         for i, task in enumerate(tasks):
-            fut = pool.submit(work, task)
+            fut = pool.submit(_guarded, work, task)
             order[fut], pending[fut] = i, task
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -209,13 +220,62 @@ def _workers_import_this_checkout() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join([root, *(p for p in parts if p != root)])
 
 
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them and keeps what finished, and print nothing
-    (HiGHS writes a banner to standard output)."""
+def _quiet_worker(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and keeps what finished, print nothing (HiGHS writes
+    a banner to standard output), and die with the sweep: SIGTERM ends a worker like Ctrl-C ends the parent
+    (temporary files removed on the way out), and a worker whose sweep is gone ends itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _terminated)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
+    _die_with_parent()
+    threading.Thread(target=_watch_parent, args=(parent,), name="minplan-parent-watch", daemon=True).start()
+
+
+def _guarded(work: Callable[[Any], Any], task: Any) -> Any:
+    """`work(task)` in a worker; SIGTERM (`_terminated`) ends the worker once the work has unwound (its temporary
+    files removed) rather than being sent back as the task's result."""
+    try:
+        return work(task)
+    except SystemExit as exc:
+        os._exit(exc.code if isinstance(exc.code, int) else 1)
+
+
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds the solve and the write: their finally blocks remove temporary files
+
+
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal the kernel sends when the parent process ends
+WATCH_S = 1.0  # how often a worker checks that its sweep is still there
+GRACE_S = 5.0  # after asking itself to stop, how long a worker waits before exiting at once
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send SIGTERM to this worker when the process that forked it ends."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watch thread still ends the worker
+        pass
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker once the sweep's process is gone (its parent is the fork server, not the sweep)."""
+    while True:
+        time.sleep(WATCH_S)
+        try:
+            os.kill(parent, 0)
+            continue
+        except PermissionError:  # the pid is someone else's now: the sweep is gone
+            pass
+        except ProcessLookupError:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)  # Python code unwinds at its next bytecode
+        time.sleep(GRACE_S)  # a long solve inside HiGHS does not return to Python: stop without unwinding
+        os._exit(128 + signal.SIGTERM)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -230,10 +290,14 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _remove_temporaries(out_dir: Path, since: float) -> None:
-    """A worker ended mid-write leaves its temporary file: remove those this sweep created."""
+    """A worker ended mid-write leaves its temporary file and folder: remove those this sweep created."""
     for tmp in out_dir.glob(f"{TEMP_PREFIX}*"):
         try:
-            if tmp.stat().st_mtime >= since - 1:
+            if tmp.lstat().st_mtime < since - 1:
+                continue
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
                 tmp.unlink()
         except OSError:
             pass

@@ -35,9 +35,11 @@ from typing import Any
 import pandas as pd
 
 from model.case import schema as S
-from model.case.load import Case
-from model.case.reader import parse_value
-from model.problems import RunError
+from model.case.cells import expected_text
+from model.case.load import Case, build_case, sort_problems
+from model.case.reader import Record, parse_value
+from model.case.validate import validate
+from model.problems import Problems, RunError
 
 SET, MULTIPLY = "=", "*="
 BLANK_WORD = "blank"
@@ -94,7 +96,7 @@ class Variant:
 def _show(v: Any) -> str:
     if v is None:
         return BLANK_WORD
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:  # not 1e300 as 301 digits
         return str(int(v))
     if isinstance(v, bool):
         return "Y" if v else "N"
@@ -261,7 +263,87 @@ def variants(varies: list[Vary]) -> list[Variant]:
 
 
 def apply_variant(case: Case, varies: list[Vary], variant: Variant) -> Case:
-    """A new Case with the variant's cells changed; `case` is left untouched. RunError if a value leaves its range."""
+    """A new Case with the variant's cells changed; `case` is left untouched.
+
+    RunError if a value leaves its column's range, or if the variant breaks a rule of the case (see `check_variant`).
+    """
+    built, problems = check_variant(case, varies, variant)
+    if built is None:
+        raise RunError("; ".join(problems))
+    return built
+
+
+def check_variant(case: Case, varies: list[Vary], variant: Variant) -> tuple[Case | None, list[str]]:
+    """The variant's Case, or None and the validator's messages when the variant breaks a rule of the case.
+
+    A case read from a file is varied in its validated records and validated again exactly as a file would be
+    (each cell parsed by its column, then every rule between cells and sheets), so a sweep never solves a case that
+    `minplan validate` would refuse. Each message names the cell in the case's file and the `--vary` that changed
+    it. A Case built in code (no records) is varied in its tables, with the range checks only.
+    """
+    if case.records is None:
+        return _vary_tables(case, varies, variant), []
+    merged = dataclasses.replace(case.records, settings=dict(case.records.settings),
+                                 tables={k: list(v) for k, v in case.records.tables.items()})
+    problems = Problems()
+    changed: dict[tuple[str, str], str] = {}  # (file, Sheet!A1) -> the --vary that set it
+    top = str(case.files[0]) if case.files else str(case.path)
+    for vary, value in zip(varies, variant.values):
+        if vary.sheet == "Settings":
+            column = S.SETTING[vary.column]
+            new = _new_value(column, vary.op, case.settings.get(vary.column), value)
+            _check_range(vary, variant, column, new, "")
+            rec = merged.settings.get(vary.column)
+            rec = Record("Settings", {"key": vary.column}, top, 0, {}) if rec is None else dataclasses.replace(
+                rec, values=dict(rec.values))
+            merged.settings[vary.column] = rec
+            _put_cell(rec, "value", column, new, problems, changed, vary)
+            continue
+        table, recs = case.tables[vary.sheet], merged.tables.get(vary.sheet, [])
+        if len(recs) != len(table):
+            raise RunError(f"--vary {vary.text!r}: the case has no {vary.sheet} rows of its own to vary")
+        column = S.SHEET[vary.sheet].by_name[vary.column]
+        for i in table.index[row_mask(table, vary.filters)]:
+            new = _new_value(column, vary.op, table.at[i, vary.column], value)
+            _check_range(vary, variant, column, new, f" ({table.at[i, '_file']} row {table.at[i, '_row']})")
+            rec = recs[i] = dataclasses.replace(recs[i], values=dict(recs[i].values), inherited=dict(recs[i].inherited))
+            _put_cell(rec, vary.column, column, new, problems, changed, vary)
+    validate(merged, problems)
+    errors = sort_problems(problems.errors, merged.files)
+    if errors:
+        made = variant.describe(varies)
+        return None, [f"{p} (changed by --vary {changed[(p.file, p.where)]!r})" if (p.file, p.where) in changed
+                      else f"{p} (in the variant {made})" for p in errors]
+    built = build_case(case.path, merged, case.warnings, keep_records=False)
+    varied = {v.sheet for v in varies}  # a sheet not varied is the same table: share it rather than hold a copy
+    tables = {name: t if name in varied else case.tables[name] for name, t in built.tables.items()}
+    return _named(case, dataclasses.replace(built, tables=tables), varies, variant), []
+
+
+def _put_cell(rec: Record, col: str, column: S.Column, new: Any, problems: Problems,
+              changed: dict[tuple[str, str], str], vary: Vary) -> None:
+    """Put `new` in the record's cell as if typed there: parsed by its column, a problem where it does not fit."""
+    changed[rec.ref(col)] = vary.text
+    value, why = parse_value(column, new)
+    bad = tuple(c for c in rec.values.get("_bad", ()) if c != col)
+    if why:
+        f, where = rec.ref(col)
+        problems.error(f"{col} {why}", f, where, found=new, expected=expected_text(column))
+        value, bad = None, (*bad, col)
+    rec.values[col] = value
+    rec.values.pop("_bad", None)
+    if bad:
+        rec.values["_bad"] = bad
+
+
+def _named(case: Case, built: Case, varies: list[Vary], variant: Variant) -> Case:
+    settings = dict(built.settings)
+    settings["case_name"] = f"{case.name}_{variant.vid}"
+    settings["description"] = f"sweep variant {variant.vid} of {case.name}: {variant.describe(varies)}"
+    return dataclasses.replace(built, settings=settings)
+
+
+def _vary_tables(case: Case, varies: list[Vary], variant: Variant) -> Case:
     settings = dict(case.settings)
     tables = dict(case.tables)
     copied: set[str] = set()
@@ -283,9 +365,7 @@ def apply_variant(case: Case, varies: list[Vary], variant: Variant) -> Case:
             new = _new_value(column, vary.op, table.at[i, vary.column], value)
             _check_range(vary, variant, column, new, f" ({table.at[i, '_file']} row {table.at[i, '_row']})")
             table.at[i, vary.column] = new
-    settings["case_name"] = f"{case.name}_{variant.vid}"
-    settings["description"] = f"sweep variant {variant.vid} of {case.name}: {variant.describe(varies)}"
-    return dataclasses.replace(case, settings=settings, tables=tables)
+    return _named(case, dataclasses.replace(case, settings=settings, tables=tables), varies, variant)
 
 
 def _new_value(column: S.Column, op: str, old: Any, value: Any) -> Any:
@@ -313,8 +393,19 @@ def _check_range(vary: Vary, variant: Variant, column: S.Column, new: Any, where
                            f"{new:g}; expected {column.expected()}")
 
 
-def plan(case: Case, texts: list[str] | tuple[str, ...]) -> tuple[list[Vary], list[Variant], list[Case]]:
-    """Parse the varies, list the variants and build every variant case, so that every error shows before a solve."""
+def plan(case: Case, texts: list[str] | tuple[str, ...]
+         ) -> tuple[list[Vary], list[Variant], list[Case | None], dict[str, list[str]]]:
+    """Parse the varies, list the variants and build and validate every variant case, before any solve.
+
+    Returns the varies, the variants, each variant's Case (None when it breaks a rule of the case) and the
+    validator's messages by variant id for those.
+    """
     varies = parse_varies(texts, case)
     points = variants(varies)
-    return varies, points, [apply_variant(case, varies, p) for p in points]
+    cases, invalid = [], {}
+    for p in points:
+        built, problems = check_variant(case, varies, p)
+        cases.append(built)
+        if problems:
+            invalid[p.vid] = problems
+    return varies, points, cases, invalid

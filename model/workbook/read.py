@@ -23,6 +23,7 @@ What is read, and how:
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class RawBook:
     sheets: dict[str, RawSheet]
     uncached_formulas: dict[str, list[str]] = field(default_factory=dict)  # sheet -> cells
     problems: Problems = field(default_factory=Problems)
+    sha256: str = ""  # of the bytes that were read, so provenance names exactly what was solved
 
 
 def _calamine_failed(exc: BaseException) -> bool:
@@ -105,7 +107,7 @@ def read_book(path: str | Path, wanted: set[str] | None = None) -> RawBook:
         sheets[name] = _read_sheet(path, book, name, meta.get(name), scan, problems)
         if scan.formulas:
             formulas[name] = scan.formulas
-    return RawBook(path, sheets, formulas, problems)
+    return RawBook(path, sheets, formulas, problems, hashlib.sha256(data).hexdigest())
 
 
 def _read_sheet(path: Path, book, name: str, meta, scan: PartScan, problems: Problems) -> RawSheet:

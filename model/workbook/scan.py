@@ -114,8 +114,12 @@ def _ole_kind(data: bytes) -> str:
 
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, after checking it is a readable regular file of plausible size and name."""
-    if not path.exists():
-        raise UnreadableFile(path, f"file not found: {path}")
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise UnreadableFile(path, f"file not found: {path}") from None
+    except OSError as exc:  # a name too long, a loop of symbolic links, a folder that cannot be entered
+        raise UnreadableFile(path, f"cannot read {path}: {exc.strerror or exc}") from None
     if path.is_dir():
         raise UnreadableFile(path, f"{path} is a folder, not an Excel workbook: give the path of the .xlsx file")
     if not path.is_file():
