@@ -37,7 +37,7 @@ def _sheets(scenarios: list[tuple[str, float]], disruptions: list[dict]) -> dict
     """US needs 10 t a year; X sells 10 t at 25,000 USD/t (cut in disruptions), AU 10 t at 40,000; three candidates
     make 6, 4 and 10 t at 5,000 USD/t; a 1 USD m grant a year with carry-over; a 20 t stockpile holding 3 t."""
     projects = [IDLE] + [{"project": f"P{i}", "region": "US", "status": "candidate", "output": "mag", "capacity_tpy": c,
-                          "capex_musd": cx, "lead_time_yr": 0, "life_yr": 3, "opex_usd_per_t": 5000}
+                          "capex_musd": cx, "lead_time_yr": 0, "life_yr": 3, "var_cost_usd_per_t": 5000}
                          for i, (c, cx) in enumerate([(6, 0.2), (4, 0.15), (10, 0.5)])]
     return {
         "Regions": [US, X, AU], "Materials": [MAG], "Projects": projects,

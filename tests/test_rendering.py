@@ -30,10 +30,10 @@ from model.sweep.book import write_sweep_book
 from model.sweep.engine import SweepOutcome, value_column
 from model.sweep.vary import parse_varies
 
-# Page bounds: one page per sheet, and for long tables about 45 rows a page. The rare-earth result's tables
-# hold about 3,700 rows over 25 sheets (about 95 pages); the template has one short sheet per schema sheet;
+# Page bounds: one page per sheet, and for long tables about 45 rows a page. The shipped family's result (five
+# scenarios) holds about 10,000 rows over 27 sheets (about 240 pages); the template has one short sheet per schema sheet;
 # the compare's widest sheet (Supply) is shrunk to one page wide; the sweep's four sheets fit a page each.
-MAX_PAGES = {"template": 45, "result": 120, "compare": 40, "sweep": 6}
+MAX_PAGES = {"template": 45, "result": 280, "compare": 40, "sweep": 6}
 
 
 def _soffice(paths: list[Path], out: Path, profile: Path) -> subprocess.CompletedProcess:

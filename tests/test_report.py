@@ -73,7 +73,7 @@ def hand_solution(status: str = OPTIMAL) -> Solution:
                                  for s in SCEN for y in YEARS], columns=R.DEPENDENCE.columns),
         scenarios=pd.DataFrame({"scenario": list(SCEN), "probability": list(SCEN.values()), "cost_musd": [110.0, 143.0],
                                 "shortfall_t": [2.0, 2.0], "shortfall_cost_musd": [10.0, 10.0],
-                                "path": ["base 2026–2027", "ban 2026–2027"]}),
+                                "path": ["base 2026–2027", "ban 2026–2027"], "options": ["", ""]}),
     )
 
 
