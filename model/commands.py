@@ -663,14 +663,23 @@ def run_coalition(case_path: Path, out: Path | None, jobs: int | None, force: bo
     def say(message: str) -> None:
         echo(f"[{time.perf_counter() - t0:7.1f} s] {message}", err=True)
 
+    bar: ProgressBar | None = None
+
     def progress(row: dict[str, Any], finished: int, planned: int) -> None:
+        nonlocal bar
+        bar = bar or ProgressBar("coalitions", planned, stream=click.get_text_stream("stderr"))
         v = row.get("v_musd")
         shown = f"v = {v:,.3f} USD m" if isinstance(v, (int, float)) else row.get("reason", "")
-        say(f"{finished:>{len(str(planned))}}/{planned} {coalition_label(row['members'])} {row['status']}: {shown}")
+        bar.update(finished, plain(f"{coalition_label(row['members'])} {row['status']}: {shown}"))
 
     n_jobs = jobs or default_jobs()
     say(f"coalition study of {case.name} with {n_jobs} worker(s): the whole coalition first, for the time estimate")
-    outcome = coalition_study(case, jobs=n_jobs, sample=sample, seed=seed, options=options, progress=progress, say=say)
+    try:
+        outcome = coalition_study(case, jobs=n_jobs, sample=sample, seed=seed, options=options, progress=progress,
+                                  say=say)
+    finally:
+        if bar is not None:
+            bar.close()
     written = write_coalition_book(target, outcome, run, force=force)
     echo(coalition_text(outcome))
     echo(f"coalition workbook: {written}")
