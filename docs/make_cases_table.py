@@ -32,11 +32,10 @@ BEGIN, END = "<!-- cases-table -->", "<!-- /cases-table -->"
 # The question each shipped case asks (data/README.md): the answers come from the result workbooks.
 QUESTIONS = {
     "base": "With no disruption, what does the coalition buy and fund?",
-    "china_controls": "Under uncertain Chinese controls (rare-earth slowdown or bans from 2027 or 2029, the Dec 2024 "
-                      "Ga/Ge/Sb ban returning, a price war, pipeline delays), what deserves public money now, and what "
-                      "to do if a ban begins?",
-    "china_controls_full": "The same over 512 scenarios (more ban timings, a graphite ban, the US turning away, "
-                           "fragile partners failing)",
+    "china_controls": "Under uncertain Chinese rare-earth controls (a licensing slowdown, or bans from 2027 or 2029 "
+                      "lasting 1, 3 or 5 years), what deserves public money now, and what to do if a ban begins?",
+    "china_controls_full": "The same over 512 scenarios (more ban timings, the Dec 2024 Ga/Ge/Sb ban returning, a "
+                           "price war, pipeline delays, a graphite ban, the US turning away, fragile partners failing)",
     "vault_doubled": "What does doubling Project Vault (USD 20 bn, twice the yearly purchase limits) buy under those "
                      "risks?",
     "ally_shock": "Under the same Chinese risks, what if the US also freezes its funds in 2026-2027 and ships nothing "
