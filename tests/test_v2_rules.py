@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from model.case.load import load_case
+from tests.test_hand_optima import breakdown, candidate, demand, flat, mag, offer, one
 
 Y = 2026
 BASE = {"discount_rate": 0, "mcpf": 0, "mip_rel_gap": 1e-9}
@@ -38,41 +39,6 @@ def solve(path, **options):
     sol = solve_case(load_case(path), options or None)
     assert sol.status == "optimal", f"{sol.status}: {sol.message}"
     return sol
-
-
-def flat(df: pd.DataFrame) -> pd.DataFrame:
-    return df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
-
-
-def one(df: pd.DataFrame, **match) -> pd.Series:
-    """The single row of `df` whose columns equal `match`."""
-    sel = flat(df)
-    for col, value in match.items():
-        sel = sel[sel[col] == value]
-    assert len(sel) == 1, f"expected one row with {match}, found {len(sel)}"
-    return sel.iloc[0]
-
-
-def breakdown(sol) -> dict[str, float]:
-    df = flat(sol.breakdown)
-    return dict(zip(df["component"], df["value_musd"].astype(float)))
-
-
-def mag(price=20_000, penalty=1_000_000, **extra) -> dict:
-    return {"material": "mag", "stage": "magnet", "price_usd_per_t": price, "shortfall_penalty_usd_per_t": penalty, **extra}
-
-
-def demand(years, t=10, region="US", material="mag") -> list[dict]:
-    return [{"region": region, "material": material, "year": y, "demand_t": t} for y in years]
-
-
-def offer(years, price, origin="X", material="mag", max_t=100) -> list[dict]:
-    return [{"origin": origin, "material": material, "year": y, "max_t": max_t, "price_usd_per_t": price} for y in years]
-
-
-def candidate(project, capex, capacity=10, lead=0, life=1, **extra) -> dict:
-    return {"project": project, "region": "US", "status": "candidate", "output": "mag", "capacity_tpy": capacity,
-            "capex_musd": capex, "lead_time_yr": lead, "life_yr": life, **extra}
 
 
 def stockpile(**extra) -> dict:
