@@ -20,11 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "cases"
 SHIPPED = sorted(p.stem for p in CASES.glob("*.xlsx") if p.name != "example.xlsx")
 REE = {"ree_conc", "ndpr_oxide", "dytb_oxide", "ndpr_metal", "ndfeb_magnet"}
-# The benchmark family for the stochastic engine: 512 scenarios and up to 10,000 tree nodes, an extensive form
-# too large to solve on one small machine. It is validated and its family and tree are checked; every other
-# shipped case is solved.
-EXTENSIVE_FORM_TOO_LARGE = {"china_controls_full"}
-SOLVED = [n for n in SHIPPED if n not in EXTENSIVE_FORM_TOO_LARGE]
+SOLVED = SHIPPED
 FAST = {"evpi_vss": False}  # EVPI, VSS and the value of adapting are checked elsewhere; here they only cost time
 
 _solved: dict[str, object] = {}
@@ -60,8 +56,9 @@ def test_base_case_has_the_settings_a_reviewer_needs():
 
 
 def test_the_stochastic_family_is_generated_from_its_events():
-    """china_controls: ree_controls (4 options + none) = 5 scenarios, small enough to solve as an extensive form
-    in a test; china_controls_full adds the other events (7 ban timings + none, × six one-option events)."""
+    """china_controls: ree_controls (4 options + none) = 5 scenarios, every combination; china_controls_full adds
+    the other events (7 ban timings + none, × six one-option events = 512 combinations) and solves a seeded
+    sample of max_scenarios = 12 draws, each with probability 1/12 (no two of these draws coincide)."""
     case = load_case(CASES / "china_controls.xlsx")
     sc = case.scenarios
     assert len(sc) == 5 and not case.sampled
@@ -69,17 +66,21 @@ def test_the_stochastic_family_is_generated_from_its_events():
     assert sc.scenario.iloc[0] == "calm"
     assert set(case.disruptions.scenario) <= {f"{e}={o}" for e, o in zip(case.events.event, case.events.option)}
     full = load_case(CASES / "china_controls_full.xlsx")
-    assert len(full.scenarios) == 8 * 2 ** 6 and sum(full.scenarios.probability) == pytest.approx(1.0)
+    assert full.sampled and full.settings["max_scenarios"] == 12
+    assert len(full.scenarios) == 12 and sum(full.scenarios.probability) == pytest.approx(1.0)
+    assert set(full.scenarios.probability.round(12)) == {round(1 / 12, 12)}
 
 
-def test_the_benchmark_family_builds_its_tree_within_its_node_limit():
-    """china_controls_full: 512 generated scenarios whose tree stays within its own max_nodes (10,000)."""
-    from model.formulation.data import build_data
+def test_the_sampled_family_draws_every_event_and_the_whole_family_is_512_combinations():
+    """Every event of china_controls_full acts in at least one of the 12 draws (so each kind of disruption the
+    family describes is in the solved case), and without the sample limit the family is every combination."""
+    full = load_case(CASES / "china_controls_full.xlsx")
+    drawn = {pair.split("=")[0] for name in full.scenarios.scenario for pair in name.split("+")}
+    assert drawn == set(full.events.event)
+    from model.case.families import generate
 
-    case = load_case(CASES / "china_controls_full.xlsx")
-    d = build_data(case)
-    assert len(d.scenarios) == 512
-    assert 2000 < d.tree.count() <= case.settings["max_nodes"]
+    whole, sampled = generate(full.events.to_dict("records"), max_scenarios=1000, seed=0)
+    assert not sampled and len(whole) == 8 * 2 ** 6 and sum(s["probability"] for s in whole) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("name", SOLVED)
