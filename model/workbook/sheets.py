@@ -9,9 +9,12 @@ row limit continues on sheets named `<name>_2`, `<name>_3`, ... with the same
 header, and the first sheet's A1 comment says so.
 
 Written with XlsxWriter in constant-memory mode: each row goes to disk as it
-is written, several times faster than openpyxl's write-only mode (see
-benchmarks/bench_write.py), with native charts. Text is always written as
-text (`write_string`), never as a formula, whatever it starts with.
+is written, with native charts. A table's records are rendered a column at a
+time into exactly the cell XML XlsxWriter would write cell by cell
+(`_stream_rows`; tests/test_stream_rows.py compares the two), which is what
+makes a million cells take seconds (benchmarks/bench_write.py). Text is
+always written as text (an inline string), never as a formula, whatever it
+starts with.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 
 from model.workbook.outfile import safe_value
 
@@ -90,6 +94,7 @@ class Book:
     """An output workbook being written: XlsxWriter in constant-memory mode, with its formats made once."""
 
     def __init__(self, constant_memory: bool = True):
+        self.constant_memory = constant_memory
         self.wb = xlsxwriter.Workbook(None, {**OPTIONS, "constant_memory": constant_memory})
         self._formats: dict[tuple, Any] = {}
 
@@ -209,6 +214,10 @@ def _write_sheet(book: Book, ws, df: pd.DataFrame, comment: str, docs: dict[str,
     fmts = [formats.get(c) or number_format(c, df[c].head(WIDTH_SAMPLE * 50)) for c in columns]
     cells = [book.format(f) for f in fmts]
     values = [_column_values(df[c]) for c in df.columns]
+    if not fills and book.constant_memory and len(df):
+        numeric = [not pd.api.types.is_bool_dtype(df[c]) and pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+        _stream_rows(ws, values, cells, numeric)
+        return
     writers = [_writer(ws, df[c]) for c in df.columns]
     fill_formats = {k: book.format(fmts[k[1]], fill=colour) for k, colour in fills.items()}
     for i, row in enumerate(zip(*values), start=1):
@@ -218,6 +227,76 @@ def _write_sheet(book: Book, ws, df: pd.DataFrame, comment: str, docs: dict[str,
                 writers[j](i, j, value, fmt)
             elif fill_formats and (offset + i - 1, j) in fill_formats:
                 ws.write_blank(i, j, None, fill_formats[(offset + i - 1, j)])
+
+
+STREAM_CHUNK = 20_000  # rows rendered at a time by _stream_rows
+
+
+def _stream_rows(ws, values: list[list], cells: list, numeric: list[bool]) -> None:
+    """Rows 2.. of a table, as the same XML XlsxWriter's constant-memory mode writes cell by cell, rendered a
+    column at a time: several times faster for large tables (benchmarks/bench_write.py).
+
+    Numbers as `<v>` with XlsxWriter's `.16G`, booleans as `t="b"`, dates as ISO text, and everything else as
+    inline text (`t="inlineStr"`, escaped by XlsxWriter's own escapers), never as a formula. The header row (row
+    1) is flushed first and the sheet's dimensions are set, so XlsxWriter goes on with the sheet as if it had
+    written the rows itself (autofilter, comments, charts and the page setup are XlsxWriter's as before).
+    """
+    n = len(values[0])
+    ws._write_single_row(1)  # the header row, still pending in XlsxWriter's one-row buffer
+    letters = [xl_col_to_name(j) for j in range(len(values))]
+    # XlsxWriter numbers a format when a cell first uses it, row by row: number them in that same order
+    first = [next((i for i, v in enumerate(col) if v is not None), n) for col in values]
+    for j in sorted(range(len(cells)), key=lambda j: (first[j], j)):
+        if cells[j] is not None and first[j] < n:
+            cells[j]._get_xf_index()
+    styles = [f' s="{c._get_xf_index()}"' if c is not None else "" for c in cells]
+    texts: dict[str, str] = {}
+
+    def text(value: str) -> str:
+        frag = texts.get(value)
+        if frag is None:
+            s = ws._escape_data(ws._escape_control_characters(value))
+            space = ' xml:space="preserve"' if _preserve_whitespace(value) else ""
+            frag = texts[value] = f' t="inlineStr"><is><t{space}>{s}</t></is></c>'
+        return frag
+
+    def cell(value: Any, style: str) -> str | None:
+        """The part of a cell after its reference; None for an empty cell."""
+        if value is None:
+            return None
+        if value.__class__ is float or value.__class__ is int:
+            return f"{style}><v>{value:.16G}</v></c>"
+        if isinstance(value, bool):
+            return f'{style} t="b"><v>{int(value)}</v></c>'
+        if isinstance(value, (int, float)):
+            return f"{style}><v>{value:.16G}</v></c>"
+        if isinstance(value, (dt.datetime, dt.date)):
+            return style + text(value.isoformat())
+        return style + text(str(value))
+
+    def render(col: list, style: str, number_column: bool) -> list:
+        if number_column:  # Python ints and floats, None where blank (_column_values)
+            number = style + "><v>{:.16G}</v></c>"
+            return [None if v is None else number.format(v) for v in col]
+        memo: dict[str, str] = {}  # text columns repeat a few names many times
+        return [memo[v] if v.__class__ is str and v in memo else
+                memo.setdefault(v, cell(v, style)) if v.__class__ is str else cell(v, style) for v in col]
+
+    fh, last_row = ws.fh, None
+    for lo in range(0, n, STREAM_CHUNK):
+        hi = min(n, lo + STREAM_CHUNK)
+        rendered = [render(col[lo:hi], style, num) for col, style, num in zip(values, styles, numeric)]
+        out = []
+        for i, row in enumerate(zip(*rendered), start=lo + 2):
+            r = str(i)
+            body = "".join(f'<c r="{a}{r}"{c}' for a, c in zip(letters, row) if c is not None)
+            if body:  # XlsxWriter writes no element for a row without cells
+                out.append(f'<row r="{r}">{body}</row>')
+                last_row = i - 1
+        fh.write("".join(out))
+    if last_row is not None:  # the sheet's extent, as XlsxWriter keeps it from the cells written
+        ws._check_dimensions(last_row, 0, ignore_col=True)  # the header row already spans every column
+        ws.previous_row = last_row  # the rows are on disk: XlsxWriter's one-row buffer starts after them
 
 
 def _writer(ws, series: pd.Series):
@@ -252,7 +331,17 @@ def _column_values(series: pd.Series) -> list:
         return series.tolist()
     if pd.api.types.is_float_dtype(series):
         return [v if math.isfinite(v) else None for v in series.tolist()]
-    return [safe_value(v) for v in series.tolist()]
+    seen: dict[str, Any] = {}  # text columns repeat a few names many times: clean each distinct text once
+    out = []
+    for v in series.tolist():
+        if v.__class__ is str:
+            clean = seen.get(v)
+            if clean is None:
+                clean = seen[v] = safe_value(v)
+            out.append(clean)
+        else:
+            out.append(safe_value(v))
+    return out
 
 
 def _comment(ws, row: int, col: int, text: str) -> None:

@@ -1,0 +1,67 @@
+"""Large tables are streamed a column at a time (`sheets._stream_rows`); the sheet must be exactly what
+XlsxWriter writes cell by cell, whatever the values: text that looks like a formula stays text, escapes, blank
+cells, booleans, dates, mixed columns, numbers at the edges of their formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model.workbook import sheets
+
+
+def _sheet_xml(tmp_path, df: pd.DataFrame, streamed: bool, name: str) -> str:
+    book = sheets.Book()
+    if not streamed:
+        book.constant_memory = False  # the cell-by-cell path (the workbook itself stays in constant-memory mode)
+    sheets.write_table(book, "T", df, notes=sheets.TableNotes(), comment="a note on the header")
+    book.constant_memory = True
+    path = tmp_path / f"{name}.xlsx"
+    book.save(path)
+    return zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+
+
+EDGES = pd.DataFrame({
+    "scenario": ["calm", " leading space", "a&b<c>", None, "=SUM(A1)", "_x0041_ literal"],
+    "year": [2026, 2027, 2028, 2029, 2030, 2031],
+    "value_t": [1.5, float("nan"), 1e-20, 123456789.123456789, -0.0, float("inf")],
+    "flag": [True, False, True, False, True, False],
+    "mixed": [1, "two", 3.5, None, dt.date(2026, 1, 2), True],
+    "share": [0.1, 0.2, None, 0.4, 0.5, 0.6],
+})
+
+
+def test_streamed_rows_are_the_cells_xlsxwriter_writes(tmp_path):
+    assert _sheet_xml(tmp_path, EDGES, True, "fast") == _sheet_xml(tmp_path, EDGES, False, "slow")
+    assert "<f>" not in _sheet_xml(tmp_path, EDGES, True, "check")  # "=SUM(A1)" is text, not a formula
+
+
+def test_a_row_of_blanks_is_left_out_as_xlsxwriter_leaves_it(tmp_path):
+    df = pd.DataFrame({"a": ["x", None, "z"], "b": [1.0, float("nan"), 3.0]})
+    fast = _sheet_xml(tmp_path, df, True, "fast")
+    assert fast == _sheet_xml(tmp_path, df, False, "slow")
+    assert '<row r="3"' not in fast
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=12)),
+                          st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+                          st.one_of(st.none(), st.integers(-10**12, 10**12))), min_size=1, max_size=40))
+def test_streamed_rows_match_for_any_values(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("s")
+    df = pd.DataFrame(rows, columns=["name", "value_t", "count"])
+    assert _sheet_xml(tmp, df, True, "fast") == _sheet_xml(tmp, df, False, "slow")
+
+
+def test_a_table_longer_than_one_chunk_is_streamed_whole(tmp_path):
+    n = sheets.STREAM_CHUNK + 7
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"scenario": [f"s{i % 5}" for i in range(n)], "value_t": rng.random(n)})
+    fast = _sheet_xml(tmp_path, df, True, "fast")
+    assert fast == _sheet_xml(tmp_path, df, False, "slow")
+    assert f'<row r="{n + 1}">' in fast
