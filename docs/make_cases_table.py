@@ -51,7 +51,6 @@ NOT_SOLVED_HERE: dict[str, str] = {}
 COLUMNS = ("case", "question", "decide now", "if a rare-earth ban begins", "Project Vault",
            "concern-origin share (coalition, first → last year)", "cost (USD m)", "expected shortfall (t)", "EVPI", "VSS",
            "value of adapting")
-BAN_WORDS = ("ree_controls=ban", "origin_block CN", "supply_cut CN")
 
 
 def _weights(book: ResultBook, df: pd.DataFrame) -> pd.Series:
@@ -59,16 +58,50 @@ def _weights(book: ResultBook, df: pd.DataFrame) -> pd.Series:
 
 
 def _decide_now(book: ResultBook) -> str:
-    lines = list(book.summary("decide now").values())
-    return "; ".join(str(x) for x in lines) or "nothing"
+    """The first year's decisions, before anything is known: the FIDs and what the stockpiles buy (Decisions sheet)."""
+    dec = book.tables["Decisions"]
+    root = dec[dec["year"].astype(int) == int(dec["year"].astype(int).min())].iloc[0]
+    acts = []
+    if isinstance(root["fid"], str) and root["fid"].strip():
+        acts.append(f"FID {root['fid']}")
+    if _tonnes(root["purchases"]) > 0:
+        n = len([x for x in str(root["purchases"]).split(";") if x.strip()])
+        acts.append(f"buy {_tonnes(root['purchases']):,.0f} t ({n} holdings)")
+    return f"{int(root['year'])}: " + ("; ".join(acts) if acts else "nothing")
+
+
+def _tonnes(text) -> float:
+    """Total tonnes of a Decisions purchases/releases cell ("stock 1,000 t CN; stock 6,000 t coalition")."""
+    return sum(float(q.replace(",", "")) for q in re.findall(r"([\d.,]+) t\b", str(text or "")))
 
 
 def _if_ban(book: ResultBook) -> str:
-    lines = [str(x) for x in book.summary("if…").values()]
-    if not lines:
-        return "no branch: one scenario" if len(book.probabilities) <= 1 else "nothing changes"
-    bans = [x for x in lines if any(w in x for w in BAN_WORDS)]
-    return bans[0] if bans else "nothing changes when a ban is seen"
+    """What the plan does in the likeliest, earliest branch where China stops its rare-earth exports outright:
+    the scenario, its probability and the year it is seen, what is released and decided that year, and when the
+    stockpiles buy again. Read from the Decisions sheet (the plan by tree node)."""
+    if len(book.probabilities) <= 1:
+        return "no branch: one scenario"
+    dec = book.tables["Decisions"]
+    seen = dec["seen"].fillna("").astype(str)
+    banned = dec[seen.str.contains("supply_cut CN (", regex=False)
+                 & dec["first_scenario"].astype(str).str.contains("ree_controls=ban", regex=False)]
+    if not len(banned):
+        return "no branch where a rare-earth ban is seen"
+    first = banned.assign(p=banned["probability"].astype(float)).sort_values(["year", "p"], ascending=[True, False])
+    node, year, p = first["node"].iloc[0], int(first["year"].iloc[0]), float(first["p"].iloc[0])
+    path = dec[(dec["node"] == node) & (dec["year"].astype(int) >= year)]
+    now = path[path["year"].astype(int) == year].iloc[0]
+    acts = []
+    if _tonnes(now["releases"]) > 0:
+        n = len([x for x in str(now["releases"]).split(";") if x.strip()])
+        acts.append(f"release {_tonnes(now['releases']):,.0f} t ({n} holdings)")
+    if isinstance(now["fid"], str) and now["fid"].strip():
+        acts.append(f"FID {now['fid']}")
+    later = [int(y) for y, b in zip(path["year"], path["purchases"]) if int(y) > year and _tonnes(b) > 0]
+    if later:
+        acts.append(f"rebuy in {later[0]}–{later[-1]}" if len(later) > 1 else f"rebuy in {later[0]}")
+    label = str(node).split("+")[0].split("=")[-1]
+    return f"{label} ({p:.0%}), seen {year}: " + ("; ".join(acts) if acts else "nothing changes")
 
 
 def _vault(book: ResultBook) -> str:

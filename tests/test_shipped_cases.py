@@ -83,6 +83,16 @@ def test_the_sampled_family_draws_every_event_and_the_whole_family_is_512_combin
     assert not sampled and len(whole) == 8 * 2 ** 6 and sum(s["probability"] for s in whole) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_family_has_a_first_year_decided_before_anything_is_known(name):
+    """A disruption acting in the first year (a failure dated before the project could deliver, say) would split
+    the tree at its root, and the case would have no "decide now": every shipped case shares its first year."""
+    from model.formulation.data import build_data
+
+    d = build_data(load_case(CASES / f"{name}.xlsx"))
+    assert d.tree.root_years()[:1] == [d.years[0]]
+
+
 @pytest.mark.parametrize("name", SOLVED)
 def test_shipped_case_solves_to_optimality_within_its_gap(name):
     s = solved(name)
