@@ -138,14 +138,25 @@ def _money(v) -> str:
     return f"{float(v):,.0f}" if isinstance(v, (int, float)) else (str(v) if v not in (None, "") else "-")
 
 
+def _kpi(kpi: dict, name: str) -> str:
+    """A KPI with the interval its solves' bounds allow (a value within the MIP gap of 0 may come out below 0)."""
+    v = kpi.get(name)
+    lo, hi = kpi.get(f"{name}, lowest the solves' bounds allow"), kpi.get(f"{name}, highest the solves' bounds allow")
+    if not isinstance(v, (int, float)):
+        return _money(v)
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+        return f"{v:,.0f} ({lo:,.0f} to {hi:,.0f})"
+    return _money(v)
+
+
 def row(book: ResultBook, name: str) -> list[str]:
     """One table row for a solved case."""
     kpi = book.summary("kpi")
     outcome = book.summary("outcome")
     shares = f"magnets {_share(book, 'ndfeb_magnet')}; gallium {_share(book, 'gallium')}"
     return [f"`{name}`", QUESTIONS.get(name, ""), _decide_now(book), _if_ban(book), _vault(book), shares,
-            _money(outcome.get("objective")), _money(kpi.get("expected shortfall")), _money(kpi.get("EVPI")),
-            _money(kpi.get("VSS")), _money(kpi.get("value of adapting"))]
+            _money(outcome.get("objective")), _money(kpi.get("expected shortfall")), _kpi(kpi, "EVPI"),
+            _kpi(kpi, "VSS"), _kpi(kpi, "value of adapting")]
 
 
 def table(results: Path, partial: bool = False) -> str:
