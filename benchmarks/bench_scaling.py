@@ -72,13 +72,18 @@ def child(size: str, n: int, folder: Path) -> dict:
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
-    """(intercept, slope, worst ratio of a point to the least-squares line y = a + b·x)."""
+    """(intercept, slope, worst ratio of a point to the least-squares line y = a + b·x).
+
+    The worst ratio is taken over the points whose fitted value is at least a tenth of the largest one: below
+    that, a fixed cost of a fraction of a second makes any ratio large without saying anything about growth.
+    """
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
     sxx = sum((x - mx) ** 2 for x in xs)
     b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
     a = my - b * mx
-    ratios = [y / (a + b * x) for x, y in zip(xs, ys) if a + b * x > 0]
+    top = max(a + b * x for x in xs)
+    ratios = [y / (a + b * x) for x, y in zip(xs, ys) if a + b * x >= 0.1 * top > 0]
     worst = max(ratios, key=lambda r: abs(r - 1.0)) if ratios else float("nan")
     return a, b, worst
 
@@ -119,7 +124,9 @@ def main() -> None:
                       ("peak memory MB", [r["peak_mb"] for r in rows]),
                       ("columns", [float(r["variables"]) for r in rows])):
         a, b, worst = fit(xs, ys)
-        print(f"  {label:22s} slope {b:12,.3f} per scenario   intercept {a:12,.3f}   worst ratio to linear {worst:.2f}")
+        per = ", ".join(f"{y / x:,.3g}" for x, y in zip(xs, ys))
+        print(f"  {label:22s} slope {b:12,.3f} per scenario   intercept {a:12,.3f}   worst ratio to linear {worst:.2f}"
+              f"   per scenario at each n: {per}")
     ratio = [(r["build_s"] + r["handover_s"]) / r["compile_s"] for r in rows if r["compile_s"] > 0]
     print(f"  (build + hand-over) / compiler alone: {min(ratio):.2f} to {max(ratio):.2f}")
 
