@@ -136,7 +136,7 @@ def _row_format(row: tuple) -> str | None:
     if unit == "t" and isinstance(value, (int, float)) and abs(value) < 100 and value != 0:
         return "#,##0.00"
     if unit == "" and isinstance(value, int) and not isinstance(value, bool):
-        return "#,##0"
+        return "0" if "year" in str(row[1]) else "#,##0"  # a year reads 2027, not 2,027
     return UNIT_FORMATS.get(unit)
 
 

@@ -38,6 +38,7 @@ MAX_SHEET_NAME = 31
 AUTHOR = "minplan"
 WIDTH_SAMPLE = 200  # rows looked at to size the columns
 MIN_WIDTH, MAX_WIDTH = 8, 60
+ROW_POINTS = 15  # height of one line of text in a row, in points (Excel's default row)
 INTEGER_FROM = 100  # tonnes columns whose largest value reaches this are shown without decimals
 
 WHOLE, TWO_DECIMALS = "#,##0", "#,##0.00"
@@ -98,8 +99,8 @@ class Book:
         self.wb = xlsxwriter.Workbook(None, {**OPTIONS, "constant_memory": constant_memory})
         self._formats: dict[tuple, Any] = {}
 
-    def format(self, num_format: str | None = None, bold: bool = False, fill: str | None = None):
-        key = (num_format, bold, fill)
+    def format(self, num_format: str | None = None, bold: bool = False, fill: str | None = None, wrap: bool = False):
+        key = (num_format, bold, fill, wrap)
         if key not in self._formats:
             props: dict[str, Any] = {}
             if num_format:
@@ -108,6 +109,8 @@ class Book:
                 props["bold"] = True
             if fill:
                 props.update(pattern=1, bg_color=fill)
+            if wrap:
+                props.update(text_wrap=True, valign="top")
             self._formats[key] = self.wb.add_format(props) if props else None
         return self._formats[key]
 
@@ -381,9 +384,20 @@ def key_value_sheet(book: Book, ws, rows: list[tuple], header: tuple[str, ...], 
     if comment:
         _comment(ws, 0, 0, comment)
     ws.autofilter(0, 0, max(1, len(rows)), len(header) - 1)
+    # A text longer than its column (a Summary's "if…" line runs to a thousand characters) wraps inside the
+    # column, so that the sheet prints at a readable size instead of shrinking to fit the overflowing text.
+    wrap = book.format(wrap=True)
+    limits = _widths(df)
     for i, row in enumerate(rows, start=1):
         fmt = formats[i - 1] if formats else None
+        lines = max([1] + [-(-len(v) // max(1, int(limits[j] - 2))) + v.count("\n")
+                           for j, v in enumerate(row) if isinstance(v, str)])
+        if lines > 1:  # a wrapped text's row is as tall as its lines: viewers do not grow it on opening
+            ws.set_row(i, min(409, ROW_POINTS * lines))
         for j, v in enumerate(row):
             v = safe_value(v)
             numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            write_value(ws, i, j, v, book.format(fmt) if fmt and numeric else None)
+            if numeric:
+                write_value(ws, i, j, v, book.format(fmt) if fmt else None)
+            else:
+                write_value(ws, i, j, v, wrap if isinstance(v, str) and (lines > 1 or len(v) > limits[j] - 2) else None)
