@@ -65,3 +65,21 @@ def test_a_table_longer_than_one_chunk_is_streamed_whole(tmp_path):
     fast = _sheet_xml(tmp_path, df, True, "fast")
     assert fast == _sheet_xml(tmp_path, df, False, "slow")
     assert f'<row r="{n + 1}">' in fast
+
+
+def test_a_long_text_on_a_key_value_sheet_wraps_in_a_row_tall_enough(tmp_path):
+    """A Summary "if…" line of a thousand characters must not overflow far to the right (the printout then
+    shrinks to unreadable): it wraps inside its column, top-aligned, in a row about as tall as its lines."""
+    import openpyxl
+
+    long = "if a ban begins: " + "release 1,000 t; " * 60
+    book = sheets.Book()
+    sheets.key_value_sheet(book, book.sheet("Summary"), [("kpi", "short", 1.0, "t"), ("if…", "1", long, "")],
+                           ("section", "item", "value", "unit"))
+    path = tmp_path / "kv.xlsx"
+    book.save(path)
+    ws = openpyxl.load_workbook(path)["Summary"]
+    assert ws["C3"].value == long and ws["C3"].alignment.wrap_text and ws["C3"].alignment.vertical == "top"
+    width = ws.column_dimensions["C"].width
+    assert ws.row_dimensions[3].height >= sheets.ROW_POINTS * len(long) / width
+    assert not ws["C2"].alignment.wrap_text and ws.row_dimensions[2].height is None
