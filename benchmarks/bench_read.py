@@ -5,6 +5,10 @@ Generates a valid case of about 10,000 rows across its sheets (30 regions,
 `load_case` and each of its stages, and prints the medians of several runs:
 
     python benchmarks/bench_read.py [--rows-scale 1.0] [--runs 7] [--keep PATH]
+
+With `--transport W,C,Y` it times bench_transport's case instead: W non-member
+warehouses, C member customers and Y years, so W·C Routes rows (50,2000,5 gives
+100,000 Routes rows, 10,000 Demand rows and 250 Supply rows).
 """
 
 from __future__ import annotations
@@ -123,20 +127,36 @@ def stages(path: Path, runs: int) -> dict[str, tuple[float, float]]:
             "load_case total": total}
 
 
+def _transport(path: Path, w: int, c: int, years: int) -> str:
+    """Write bench_transport's case to `path`; say what it holds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_transport
+
+    bench_transport.write_case(path, bench_transport.data(w, c, years))
+    return f"transport {w}x{c}x{years}: {w * c + 1:,} Routes rows, {c * years:,} Demand rows, {w * years:,} Supply rows"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows-scale", type=float, default=1.0)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--keep", type=Path, help="also keep the generated workbook here")
+    ap.add_argument("--transport", metavar="W,C,Y", help="time bench_transport's case of W warehouses, C customers "
+                    "and Y years instead (50,2000,5: 100,000 Routes rows)")
     args = ap.parse_args()
-    sheets = generate(args.rows_scale)
-    rows = sum(len(v) for v in sheets.values())
     with tempfile.TemporaryDirectory() as tmp:
-        path = write(args.keep or Path(tmp) / "bench.xlsx", sheets)
+        path = args.keep or Path(tmp) / "bench.xlsx"
+        if args.transport:
+            w, c, y = (int(x) for x in args.transport.split(","))
+            what = _transport(path, w, c, y)
+        else:
+            sheets = generate(args.rows_scale)
+            write(path, sheets)
+            what = f"{sum(len(v) for v in sheets.values()):,} rows on {len(sheets) + 1} sheets"
         size = path.stat().st_size
         load_case(path)  # warm imports and caches
         result = stages(path, args.runs)
-    print(f"case: {rows:,} rows on {len(sheets) + 1} sheets, {size / 1024:,.0f} KiB; median of {args.runs} runs")
+    print(f"case: {what}, {size / 1024:,.0f} KiB; median of {args.runs} runs")
     print(f"  {'stage':<48} {'wall ms':>8} {'CPU ms':>8}")
     for what, (wall, cpu) in result.items():
         print(f"  {what:<48} {wall * 1000:8.1f} {cpu * 1000:8.1f}")
