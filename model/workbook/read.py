@@ -55,6 +55,7 @@ class RawSheet:
     headers: list[str]  # trimmed header text per column position ('' when blank)
     rows: list[tuple[int, list]]  # (excel row number, values); blank cells are None
     hidden: bool = False
+    columns: list[list] = field(default_factory=list)  # the same values by column position: columns[i][k] is rows[k][1][i]
 
     def letter(self, col_index: int) -> str:
         return get_column_letter(col_index + 1)
@@ -134,13 +135,23 @@ def _read_sheet(path: Path, book, name: str, meta, scan: PartScan, problems: Pro
     if not grid:
         return RawSheet(name, [], [], hidden)
     headers = [h.strip() if isinstance(h, str) else str(h) for h in grid[0]]
-    rows = []
-    for i, row in enumerate(grid[1:], start=2):
-        vals = [(v.strip() or None) if v.__class__ is str else v for v in row]
-        if vals.count(None) < len(vals):
-            rows.append((i, vals))
+    width = max(map(len, grid))
+    body = [row + [""] * (width - len(row)) for row in grid[1:]]  # calamine's grid is rectangular already
+    columns = [_trimmed(cells) for cells in zip(*body)] if body else [[] for _ in range(width)]  # a numeric column needs no work
+    rows = [(i, list(cells)) for i, cells in enumerate(zip(*columns), start=2) if cells.count(None) < width]
+    if len(rows) < len(body):  # blank rows are dropped from the columns too
+        columns = [list(cells) for cells in zip(*(vals for _, vals in rows))] or [[] for _ in range(width)]
     _warn_hidden(path, name, scan, headers, rows, problems)
-    return RawSheet(name, headers, rows, hidden)
+    return RawSheet(name, headers, rows, hidden, columns)
+
+
+def _trimmed(cells: tuple) -> list:
+    """One column's cells with text trimmed and blank text as None; numbers, dates and TRUE/FALSE as they are."""
+    kinds = set(map(type, cells))
+    if str not in kinds:
+        return list(cells)
+    out = list(map(str.strip, cells)) if kinds == {str} else [v.strip() if v.__class__ is str else v for v in cells]
+    return [None if v == "" else v for v in out] if "" in out else out
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:
