@@ -245,12 +245,7 @@ def parser(col: S.Column) -> Callable[[Any], tuple[Any, str | None]]:
         return lambda v: (True, None) if v in ("Y", "y") else (False, None) if v in ("N", "n") else slow(v)
     if kind not in (S.NUMBER, S.INTEGER, S.YEAR):
         return slow
-    whole = kind != S.NUMBER
-    lo = -MAX_ABS_NUMBER if col.min is None else col.min
-    hi = MAX_ABS_NUMBER if col.max is None else col.max
-    if kind == S.YEAR and col.min is None:
-        lo, hi = YEAR_RANGE
-    lo_open, hi_open = col.min_open, col.max_open
+    lo, hi, lo_open, hi_open, whole = _bounds(col)
 
     def number(v: Any) -> tuple[Any, str | None]:
         if type(v) is float or type(v) is int:
@@ -259,3 +254,86 @@ def parser(col: S.Column) -> Callable[[Any], tuple[Any, str | None]]:
                 return (int(x) if whole else x), None
         return slow(v)
     return number
+
+
+def _bounds(col: S.Column) -> tuple[float, float, bool, bool, bool]:
+    """(lo, hi, lo_open, hi_open, whole) of a numeric column: a number inside them is valid as it is."""
+    lo = -MAX_ABS_NUMBER if col.min is None else col.min
+    hi = MAX_ABS_NUMBER if col.max is None else col.max
+    if col.kind == S.YEAR and col.min is None:
+        lo, hi = YEAR_RANGE
+    return lo, hi, col.min_open, col.max_open, col.kind != S.NUMBER
+
+
+def parse_column(col: S.Column, cells: list) -> tuple[list, dict[int, str]]:
+    """`parse_value` for a whole column: the typed values (None where blank or unreadable) and the problem of
+    each unreadable cell by position. Same results as cell by cell; a column whose cells are all of the usual
+    kind (clean text, numbers within the column's range, a few distinct words) is converted at once."""
+    kinds = set(map(type, cells))
+    kinds.discard(type(None))
+    if not kinds:
+        return [None] * len(cells), {}
+    if kinds == {str} and col.kind == S.TEXT:
+        typed = _clean_text(cells)
+    elif kinds <= {float, int} and col.kind in (S.NUMBER, S.INTEGER, S.YEAR):
+        typed = _clean_numbers(col, cells)
+    elif kinds == {str} and col.kind in (S.ENUM, S.YN, S.LIST):
+        return _by_distinct_word(col, cells)
+    else:
+        typed = None
+    if typed is not None:
+        return typed, {}
+    parse = parser(col)
+    typed, problems = [], {}
+    for k, v in enumerate(cells):
+        x, why = (None, None) if v is None else parse(v)
+        typed.append(x)
+        if why:
+            problems[k] = why
+    return typed, problems
+
+
+def _clean_text(cells: list) -> list | None:
+    """The trimmed text of a column of text cells, or None when any cell might be an error, a formula's text or
+    hold a control character (those go cell by cell)."""
+    joined = "".join(filter(None, cells))
+    if "#" in joined or _CONTROL.search(joined):
+        return None
+    return [v if v is None else v.strip() for v in cells] if None in cells else list(map(str.strip, cells))
+
+
+def _clean_numbers(col: S.Column, cells: list) -> list | None:
+    """The values of a column of numbers when every one is finite, whole where it must be and within the
+    column's range; None otherwise (then they go cell by cell)."""
+    blanks = None in cells
+    xs = list(map(float, filter(lambda v: v is not None, cells) if blanks else cells))
+    lo, hi, lo_open, hi_open, whole = _bounds(col)
+    if not math.isfinite(sum(xs)):
+        return None  # an infinity or NaN somewhere
+    least, most = min(xs), max(xs)
+    if not ((lo < least or (least == lo and not lo_open)) and (most < hi or (most == hi and not hi_open))):
+        return None
+    if whole:
+        if not all(map(float.is_integer, xs)):
+            return None
+        xs = list(map(int, xs))
+    if not blanks:
+        return xs
+    it = iter(xs)
+    return [None if v is None else next(it) for v in cells]
+
+
+def _by_distinct_word(col: S.Column, cells: list) -> tuple[list, dict[int, str]]:
+    """A column of words (allowed words, Y/N, lists): each distinct text is parsed once."""
+    parse = parser(col)
+    answer = {v: parse(v) for v in set(cells) if v is not None}
+    typed, problems = [], {}
+    for k, v in enumerate(cells):
+        if v is None:
+            typed.append(None)
+            continue
+        x, why = answer[v]
+        typed.append(x)
+        if why:
+            problems[k] = why
+    return typed, problems

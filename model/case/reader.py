@@ -7,12 +7,14 @@ including a base case the value was inherited from.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model.case import schema as S
-from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, escaped, expected_text, parse_value, parser
+from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, escaped, expected_text, parse_column, parse_value
 from model.problems import Problems, UnreadableFile
 from model.workbook.read import RawBook, RawSheet, read_book
 
@@ -20,6 +22,7 @@ __all__ = ["MAX_ABS_NUMBER", "CaseFile", "MergedCase", "Record", "closest", "did
            "parse_value", "read_case", "read_case_file"]  # cell parsing lives in model.case.cells, re-exported here
 
 IGNORED_SHEETS = ("overview", "readme", "lists")  # the template's own sheets
+_A1 = re.compile(r"([A-Z]+)([0-9]+)")
 
 
 @dataclass
@@ -80,7 +83,7 @@ def _header_map(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems) -
     seen: dict[str, str] = {}
     misspelt: set[str] = set()
     for i, h in enumerate(raw.headers):
-        has_values = any(i < len(r[1]) and r[1][i] is not None for r in raw.rows)
+        has_values = raw.has_values(i)
         if not h:
             if has_values:
                 problems.error("a column with values has no header", path, f"{raw.name}!{raw.letter(i)}1",
@@ -149,47 +152,60 @@ def _settings(raw: RawSheet, path: Path, problems: Problems, formulas: set[str])
 
 
 def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, formulas: set[str]) -> tuple[list[Record], set[str]]:
+    """One Record per data row, parsed column by column; each unreadable cell is reported, row by row."""
     hmap, misspelt = _header_map(raw, sheet, path, problems)
     cols = S.all_columns(sheet)
     letters = {name: raw.letter(i) for i, name in hmap.items()}
-    records = []
-    items = [(i, name, parser(cols[name]), name not in ("source", "note")) for i, name in hmap.items()]
-    for rownum, vals in raw.rows:
-        values: dict[str, Any] = {}
-        bad = []
-        n = len(vals)
-        filled = False  # a row with only source or note filled in is a blank row
-        for i, name, parse, content in items:
-            v = vals[i] if i < n else None
-            if v is None:
-                values[name] = None
-                if formulas and f"{letters[name]}{rownum}" in formulas:
-                    bad.append(name)  # already reported as a formula without a value
-                continue
-            x, why = parse(v)
-            if why:
-                bad.append(name)
-                problems.error(f"{name} {why}", path, f"{sheet.name}!{letters[name]}{rownum}", found=v,
-                               expected=expected_text(cols[name]))
-            values[name] = x
-            filled = filled or content
-        if not bad and not filled:
-            continue
-        rec = Record(sheet.name, values, str(path), rownum, letters)
-        bad.extend(misspelt)  # blank because its header is misspelt: reported once, at the header
-        if bad:
-            rec.values["_bad"] = tuple(sorted(bad))
+    names = list(hmap.values())
+    typed, failed = [], []  # failed: (row position, column position, column, problem)
+    for i, name in hmap.items():
+        values, why = parse_column(cols[name], raw.columns[i])
+        typed.append(values)
+        failed.extend((k, i, name, w) for k, w in why.items())
+    bad: dict[int, list[str]] = {}  # row position -> columns whose cell could not be read
+    for k, i, name, why in sorted(failed):
+        bad.setdefault(k, []).append(name)
+        problems.error(f"{name} {why}", path, f"{sheet.name}!{letters[name]}{raw.numbers[k]}", found=raw.columns[i][k],
+                       expected=expected_text(cols[name]))
+    for k, name in _formula_blanks(raw, hmap, formulas):
+        bad.setdefault(k, []).append(name)  # already reported as a formula without a value
+    content = [raw.columns[i] for i, name in hmap.items() if name not in ("source", "note")]
+    filled = [cells.count(None) < len(content) for cells in zip(*content)] if content else [False] * len(raw.numbers)
+    file, records, spelt = str(path), [], sorted(misspelt)
+    for k, values in enumerate(zip(*typed)):
+        if not filled[k] and k not in bad:
+            continue  # a row with only source or note filled in is a blank row
+        rec = Record(sheet.name, dict(zip(names, values)), file, raw.numbers[k], letters)
+        if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
+            rec.values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))
         records.append(rec)
     return records, set(hmap.values()) | misspelt
 
 
+def _formula_blanks(raw: RawSheet, hmap: dict[int, str], formulas: set[str]) -> list[tuple[int, str]]:
+    """(row position, column) of each blank cell holding a formula saved without its value."""
+    if not formulas:
+        return []
+    at = {raw.letter(i): (i, name) for i, name in hmap.items()}
+    position = {str(n): k for k, n in enumerate(raw.numbers)}
+    out = []
+    for a1 in formulas:
+        m = _A1.fullmatch(a1)
+        if m and m.group(1) in at and m.group(2) in position:
+            (i, name), k = at[m.group(1)], position[m.group(2)]
+            if raw.columns[i][k] is None:
+                out.append((k, name))
+    return out
+
+
 def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> None:
     """Two rows of one file with the same key: report the later one, naming the first."""
+    keys = list(zip(*([r.values.get(c) for r in records] for c in sheet.key)))
+    repeated = {k for k, n in Counter(keys).items() if n > 1}  # only rows with these keys can be duplicates
     required = [sheet.by_name[c].required for c in sheet.key]
     seen: dict[tuple, Record] = {}
-    for rec in records:
-        k = rec.key(sheet)
-        if rec.values.get("delete") or any(v is None and req for v, req in zip(k, required)):
+    for rec, k in zip(records, keys):
+        if k not in repeated or rec.values.get("delete") or any(v is None and req for v, req in zip(k, required)):
             continue
         first = seen.setdefault(k, rec)
         if first is rec:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import python_calamine
@@ -49,13 +51,25 @@ _MACRO_SUFFIXES = (".xlsm", ".xltm")
 
 @dataclass
 class RawSheet:
-    """One sheet as read: header cells and data rows with their Excel row numbers."""
+    """One sheet as read: header cells, and the data rows' Excel row numbers and values column by column.
+
+    Kept by column because a large sheet is read column by column; `rows` gives the same cells row by row.
+    """
 
     name: str
     headers: list[str]  # trimmed header text per column position ('' when blank)
-    rows: list[tuple[int, list]]  # (excel row number, values); blank cells are None
+    numbers: list[int]  # Excel row number of each data row (rows with every cell blank are left out)
+    columns: list[list]  # values per column position, one per data row; blank cells are None
     hidden: bool = False
-    columns: list[list] = field(default_factory=list)  # the same values by column position: columns[i][k] is rows[k][1][i]
+
+    @cached_property
+    def rows(self) -> list[tuple[int, list]]:
+        """(Excel row number, values) per data row."""
+        return list(zip(self.numbers, map(list, zip(*self.columns))))
+
+    def has_values(self, col_index: int) -> bool:
+        """Does any data row have a value in this column?"""
+        return col_index < len(self.columns) and self.columns[col_index].count(None) < len(self.numbers)
 
     def letter(self, col_index: int) -> str:
         return get_column_letter(col_index + 1)
@@ -133,16 +147,20 @@ def _read_sheet(path: Path, book, name: str, meta, scan: PartScan, problems: Pro
             problems.warn("merged cells: only the top-left cell keeps its value, the others read as blank",
                           path, f"{name}!{ref}")
     if not grid:
-        return RawSheet(name, [], [], hidden)
+        return RawSheet(name, [], [], [], hidden)
     headers = [h.strip() if isinstance(h, str) else str(h) for h in grid[0]]
     width = max(map(len, grid))
-    body = [row + [""] * (width - len(row)) for row in grid[1:]]  # calamine's grid is rectangular already
-    columns = [_trimmed(cells) for cells in zip(*body)] if body else [[] for _ in range(width)]  # a numeric column needs no work
-    rows = [(i, list(cells)) for i, cells in enumerate(zip(*columns), start=2) if cells.count(None) < width]
-    if len(rows) < len(body):  # blank rows are dropped from the columns too
-        columns = [list(cells) for cells in zip(*(vals for _, vals in rows))] or [[] for _ in range(width)]
-    _warn_hidden(path, name, scan, headers, rows, problems)
-    return RawSheet(name, headers, rows, hidden, columns)
+    body = grid[1:]
+    if len(set(map(len, grid))) > 1:  # calamine's grid is rectangular; a ragged one is padded, to lose no cell
+        body = [row + [""] * (width - len(row)) for row in body]
+    columns = [_trimmed(cells) for cells in zip(*body)] if body else [[] for _ in range(width)]
+    filled = [cells.count(None) < width for cells in zip(*columns)]
+    numbers = [i for i, keep in enumerate(filled, start=2) if keep]
+    if len(numbers) < len(body):  # rows with every cell blank are left out
+        columns = [list(itertools.compress(cells, filled)) for cells in columns]
+    sheet = RawSheet(name, headers, numbers, columns, hidden)
+    _warn_hidden(path, scan, sheet, problems)
+    return sheet
 
 
 def _trimmed(cells: tuple) -> list:
@@ -164,9 +182,10 @@ def _runs(numbers: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _warn_hidden(path: Path, name: str, scan: PartScan, headers: list[str], rows: list, problems: Problems) -> None:
+def _warn_hidden(path: Path, scan: PartScan, sheet: RawSheet, problems: Problems) -> None:
     """Hidden rows and columns are read like any others; say which ones hold data."""
-    data_rows = [n for n, _ in rows if n in scan.hidden_rows] + ([1] if 1 in scan.hidden_rows and any(headers) else [])
+    name, headers = sheet.name, sheet.headers
+    data_rows = [n for n in sheet.numbers if n in scan.hidden_rows] + ([1] if 1 in scan.hidden_rows and any(headers) else [])
     if data_rows:
         runs = _runs(data_rows)
         listed = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:10]) + (" and more" if len(runs) > 10 else "")
@@ -175,7 +194,7 @@ def _warn_hidden(path: Path, name: str, scan: PartScan, headers: list[str], rows
                       "them to see what is counted, or delete the rows you meant to leave out",
                       path, f"{name}!{runs[0][0]}:{runs[0][1]}")
     width = len(headers)  # calamine's grid is rectangular: no column beyond it holds data
-    cols = [c for c in scan.hidden_cols if c <= width and (headers[c - 1] or any(v[c - 1] is not None for _, v in rows))]
+    cols = [c for c in scan.hidden_cols if c <= width and (headers[c - 1] or sheet.has_values(c - 1))]
     if cols:
         runs = _runs(cols)
         listed = ", ".join(get_column_letter(a) if a == b else f"{get_column_letter(a)}-{get_column_letter(b)}"
