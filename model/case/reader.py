@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,11 @@ class Record:
     def key(self, sheet: S.Sheet) -> tuple:
         """The row's key on `sheet` (its "one row per" columns)."""
         return tuple(map(self.values.get, sheet.key))
+
+
+def values_of(records: list[Record], col: str) -> list:
+    """The value of `col` in each record, None where blank: one column of a sheet, read at C speed."""
+    return list(map(dict.get, [r.values for r in records], repeat(col)))
 
 
 @dataclass
@@ -200,7 +206,7 @@ def _formula_blanks(raw: RawSheet, hmap: dict[int, str], formulas: set[str]) -> 
 
 def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> None:
     """Two rows of one file with the same key: report the later one, naming the first."""
-    keys = list(zip(*([r.values.get(c) for r in records] for c in sheet.key)))
+    keys = list(zip(*(values_of(records, c) for c in sheet.key)))
     repeated = {k for k, n in Counter(keys).items() if n > 1}  # only rows with these keys can be duplicates
     required = [sheet.by_name[c].required for c in sheet.key]
     seen: dict[tuple, Record] = {}
