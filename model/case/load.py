@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.case import schema as S
 from model.case.families import generate
-from model.case.reader import MergedCase, read_case
+from model.case.reader import MergedCase, read_case, values_of
 from model.case.validate import validate
 from model.problems import ERROR, CaseError, Problem, Problems
 
@@ -118,10 +118,12 @@ def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (
         recs = merged.tables.get(sheet.name, [])
         data: dict[str, list] = {}
         for c in sheet.columns:  # column by column: several times faster than row dicts
-            d, name = c.default, c.name
-            data[name] = [d if (v := r.values.get(name)) is None else v for r in recs]
-        data["source"] = [r.values.get("source") for r in recs]
-        data["note"] = [r.values.get("note") for r in recs]
+            values = values_of(recs, c.name)
+            if c.default is not None and None in values:
+                values = [c.default if v is None else v for v in values]
+            data[c.name] = values
+        data["source"] = values_of(recs, "source")
+        data["note"] = values_of(recs, "note")
         names = {f: Path(f).name for f in {r.file for r in recs}}
         data["_file"] = [names[r.file] for r in recs]
         data["_row"] = [r.row for r in recs]

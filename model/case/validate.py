@@ -15,7 +15,7 @@ from model.case import schema as S
 from model.case.cells import escaped, expected_text, skeleton, unusual
 from model.case.feasibility import feasibility
 from model.case.origin_rules import origin_rules
-from model.case.reader import MergedCase
+from model.case.reader import MergedCase, values_of
 from model.case.rules import Ctx, bad, err, rules, warn
 from model.problems import Problems
 
@@ -61,7 +61,9 @@ def _structure(case: MergedCase, p: Problems, top: str) -> None:
                 p.error(f"missing required column '{col.name}'", where_file, f"{sheet.name}!1:1",
                         expected=f"a header {col.name} in row 1 of {sheet.name}")
         required = [col for col in sheet.columns if col.required and col.name in have]
-        for rec in case.tables.get(sheet.name, []):
+        recs = case.tables.get(sheet.name, [])
+        blank = {k for col in required for k, v in enumerate(values_of(recs, col.name)) if v is None}
+        for rec in map(recs.__getitem__, sorted(blank)):  # row by row, as a planner reads the sheet
             for col in required:
                 if rec.values.get(col.name) is None and not bad(rec, col.name):
                     err(p, rec, col.name, f"{col.name} is blank, and this column is required", expected=expected_text(col))
@@ -100,9 +102,16 @@ def _references(case: MergedCase, p: Problems, ctx: Ctx) -> None:
             what = col.ref[:-1].lower()
             extra = "".join(f" or '{w}'" for w in col.ref_extra)
             expected = f"a {what} listed on the {col.ref} sheet{extra}"
-            for rec in case.tables.get(sheet.name, []):
-                v = rec.values.get(col.name)
-                if v is None or v in col.ref_extra:
+            recs = case.tables.get(sheet.name, [])
+            values = values_of(recs, col.name)
+            named = set(values) - {None, *col.ref_extra}
+            odd = named - pool
+            if (sheet.name, col.name) in _MEMBER_ONLY:
+                odd |= named - ctx.maybe_members
+            if not odd:
+                continue
+            for rec, v in zip(recs, values):  # only the rows naming an odd value have something to say
+                if v not in odd:
                     continue
                 if v not in pool:
                     err(p, rec, col.name, f"unknown {what}{ctx.hint(v, col.ref)}", found=v, expected=expected)
