@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.case import schema as S
 from model.case.families import generate
-from model.case.reader import MergedCase, read_case, values_of
+from model.case.reader import MergedCase, collector_paused, read_case, values_of
 from model.case.validate import validate
 from model.problems import ERROR, CaseError, Problem, Problems
 
@@ -99,6 +99,7 @@ def load_case(path: str | Path) -> Case:
     return build_case(path, merged, tuple(problems.warnings))
 
 
+@collector_paused()
 def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (), keep_records: bool = True) -> Case:
     """Turn validated records into typed tables, applying every default."""
     import pandas as pd

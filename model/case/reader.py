@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from model.case import schema as S
 from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, escaped, expected_text, parse_column, parse_value
 from model.problems import Problems, UnreadableFile
-from model.workbook.read import RawBook, RawSheet, read_book
+from model.workbook.read import RawBook, RawSheet, collector_paused, read_book
 
 __all__ = ["MAX_ABS_NUMBER", "CaseFile", "MergedCase", "Record", "closest", "did_you_mean", "expected_text",
            "parse_value", "read_case", "read_case_file"]  # cell parsing lives in model.case.cells, re-exported here
@@ -57,8 +56,8 @@ class Record:
 
 
 def values_of(records: list[Record], col: str) -> list:
-    """The value of `col` in each record, None where blank: one column of a sheet, read at C speed."""
-    return list(map(dict.get, [r.values for r in records], repeat(col)))
+    """The value of `col` in each record, None where blank: one column of a sheet."""
+    return [r.values.get(col) for r in records]
 
 
 @dataclass
@@ -290,6 +289,7 @@ class MergedCase:
     digests: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes read
 
 
+@collector_paused()
 def read_case(path: str | Path, problems: Problems) -> MergedCase:
     """Read a case and every base it inherits from, merged row by row."""
     try:
@@ -304,11 +304,11 @@ def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> Merg
     """A file with no (usable) base: delete rows have nothing to remove."""
     tables = {}
     for name, recs in own.tables.items():
-        for rec in recs:
-            if rec.values.get("delete"):
-                problems.warn("delete = Y only removes rows of a base case, and this case has no base_case: the row is ignored",
-                              *rec.ref("delete"))
-        tables[name] = [r for r in recs if not r.values.get("delete")]
+        deleted = [rec for rec in recs if rec.values.get("delete")]
+        for rec in deleted:
+            problems.warn("delete = Y only removes rows of a base case, and this case has no base_case: the row is ignored",
+                          *rec.ref("delete"))
+        tables[name] = [r for r in recs if not r.values.get("delete")] if deleted else list(recs)
     return MergedCase(own.settings, tables, own.present, own.columns, [own.path], {s: str(own.path) for s in own.present},
                       base_failed, {str(own.path): own.sha256})
 

@@ -15,13 +15,14 @@ from model.case import schema as S
 from model.case.cells import escaped, expected_text, skeleton, unusual
 from model.case.feasibility import feasibility
 from model.case.origin_rules import origin_rules
-from model.case.reader import MergedCase, values_of
+from model.case.reader import MergedCase, collector_paused, values_of
 from model.case.rules import Ctx, bad, err, rules, warn
 from model.problems import Problems
 
 KEYED = ("Regions", "Materials", "Projects", "Funds", "Scenarios", "Stockpiles")
 
 
+@collector_paused()
 def validate(case: MergedCase, problems: Problems) -> None:
     """Append every cross-sheet problem of `case` to `problems`."""
     if case.base_failed:
