@@ -1,0 +1,98 @@
+"""Reading a sheet a whole column at a time gives exactly what reading it cell by cell gives.
+
+Large sheets are trimmed, parsed and checked column by column (model.workbook.read,
+model.case.cells.parse_column, the Routes rules of model.case.feasibility); the
+cell-by-cell definitions (`parse_value`, one Routes lookup per flow) are the
+reference each fast path is checked against, on columns drawn to hit both the
+fast path (clean text, numbers in range, a few words) and its way back to the
+cell-by-cell reading (a slip anywhere in the column).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model.case import schema as S
+from model.case.cells import FREE_TEXT, parse_column, parse_value
+from model.case.feasibility import _Routes
+from model.case.reader import Record
+from model.workbook.read import _trimmed
+
+# one column of each way of parsing: kind, range and words (text columns differ only in being prose or not)
+COLUMNS = list({(c.kind, c.min, c.max, c.min_open, c.max_open, c.choices, c.name in FREE_TEXT): c
+                for s in S.SHEETS for c in S.all_columns(s).values()}.values())
+WORDS = sorted({w for c in COLUMNS for w in (c.choices or ())} | set(S.YES_WORDS) | set(S.NO_WORDS))
+ODD = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["#N/A", " US ", "1,000", "2030", "x\x1by", "-", "*", " ", ""]),
+    st.integers(-10**6, 10**6),
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e16, -0.0, 0.0, 0.5, 1.0, 2030.0, 2200.5, -1.0, 1e15]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1)),
+)
+SLIPS = st.sampled_from([math.nan, math.inf, -1.0, 0.5, 2200.5, 1e16, True, "#N/A", "x\x1by", "5", dt.date(2030, 1, 1)])
+TEXTS = st.sampled_from(["US", "ore", "W001", "a b", "Y"])
+
+
+def in_range(col: S.Column) -> st.SearchStrategy:
+    """Numbers the column accepts, as floats and ints (whole where it must be)."""
+    lo = col.min if col.min is not None else (2000 if col.kind == S.YEAR else -1e6)
+    hi = col.max if col.max is not None else (2100 if col.kind == S.YEAR else 1e6)
+    if col.kind != S.NUMBER:
+        whole = st.integers(math.ceil(lo) + col.min_open, math.floor(hi) - col.max_open)
+        return st.one_of(whole, whole.map(float))
+    return st.one_of(st.floats(lo, hi, exclude_min=col.min_open, exclude_max=col.max_open), st.sampled_from([-0.0, 0.0]).filter(
+        lambda x: lo < x < hi or (x == lo and not col.min_open)))
+
+
+def clean(col: S.Column) -> st.SearchStrategy:
+    """Cells of the column's usual kind, valid, some blank."""
+    usual = {S.TEXT: TEXTS, S.ENUM: st.sampled_from(WORDS), S.YN: st.sampled_from(WORDS), S.LIST: TEXTS}.get(col.kind)
+    return st.lists(st.one_of(st.none(), in_range(col) if usual is None else usual), min_size=1, max_size=30)
+
+
+def typed(pairs: list) -> list:
+    """Values with their types, so that 1 and 1.0, or 0.0 and -0.0, differ."""
+    return [(type(x).__name__, repr(x)) for x in pairs]
+
+
+@settings(max_examples=500, deadline=None)
+@given(col=st.sampled_from(COLUMNS), data=st.data())
+def test_a_column_reads_as_its_cells_do(col, data):
+    cells = data.draw(st.one_of(clean(col), st.lists(ODD, max_size=30)))
+    for _ in range(data.draw(st.integers(0, 2))):  # an odd cell anywhere sends the whole column the cell-by-cell way
+        cells.insert(data.draw(st.integers(0, len(cells))), data.draw(SLIPS))
+    values, problems = parse_column(col, cells)
+    one_by_one = [parse_value(col, v) for v in cells]
+    assert typed(values) == typed([x for x, _ in one_by_one])
+    assert problems == {k: why for k, (_, why) in enumerate(one_by_one) if why}
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.one_of(st.none(), st.text(max_size=4), st.sampled_from([" a ", "", "  ", "b"]),
+                                st.floats(allow_nan=False), st.booleans(), st.integers()), max_size=20))
+def test_a_column_is_trimmed_as_its_cells_are(cells):
+    assert _trimmed(tuple(cells)) == [(v.strip() or None) if type(v) is str else v for v in cells]
+
+
+REGIONS = ["A", "B", "C", "D"]
+ROUTE = st.fixed_dictionaries({
+    "origin": st.sampled_from([*REGIONS, "*", None]), "destination": st.sampled_from([*REGIONS, "*", None]),
+    "material": st.sampled_from([None, "m", "n"]), "allowed": st.sampled_from([True, False, None]),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(ROUTE, max_size=25))
+def test_the_routes_rules_for_every_destination_at_once_are_those_of_each_flow(rows):
+    routes = _Routes([Record("Routes", r, "case.xlsx", i + 2, {}) for i, r in enumerate(rows)])
+    regions = set(REGIONS)
+    for o in [*REGIONS, None]:
+        for m in (None, "m", "n"):
+            assert routes.destinations(o, m, regions) == {d for d in regions if routes.ok(o, d, m)}, (o, m)
