@@ -61,7 +61,7 @@ class RawSheet:
     name: str
     headers: list[str]  # trimmed header text per column position ('' when blank)
     numbers: list[int]  # Excel row number of each data row (rows with every cell blank are left out)
-    columns: list[list]  # values per column position, one per data row; blank cells are None
+    columns: list[list] = field(default_factory=list)  # values per column position, one per data row; blank cells are None
     hidden: bool = False
 
     @cached_property
