@@ -258,8 +258,9 @@ def _stream_rows(ws, values: list[list], cells: list, numeric: list[bool]) -> No
     def text(value: str) -> str:
         frag = texts.get(value)
         if frag is None:
-            s = ws._escape_data(ws._escape_control_characters(value))
-            space = ' xml:space="preserve"' if _preserve_whitespace(value) else ""
+            escaped = ws._escape_control_characters(value)  # XlsxWriter's order: control characters first
+            space = ' xml:space="preserve"' if _preserve_whitespace(escaped) else ""
+            s = ws._escape_data(escaped)
             frag = texts[value] = f' t="inlineStr"><is><t{space}>{s}</t></is></c>'
         return frag
 
