@@ -207,8 +207,7 @@ def test_a_rank_that_dies_ends_the_job_with_one_message_and_no_workbook(tmp_path
     proc = _start(case_path, tmp_path / "ph.xlsx")
     ranks = _ranks_of(case_path)
     assert ranks, "the PH ranks did not start"
-    time.sleep(1.0)
-    os.kill(ranks[-1], signal.SIGKILL)
+    os.kill(ranks[-1], signal.SIGKILL)  # at once: this small case's PH can converge within a second of starting
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     last = err.strip().splitlines()[-1]
@@ -221,8 +220,7 @@ def test_ctrl_c_ends_every_rank_and_writes_nothing(tmp_path):
     case_path = many_case(tmp_path / "case.xlsx")
     proc = _start(case_path, tmp_path / "ph.xlsx")
     assert _ranks_of(case_path), "the PH ranks did not start"
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # at once: this small case's PH can converge within a second of starting
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "error: interrupted: every rank was stopped and no result workbook was written"
