@@ -197,9 +197,21 @@ def _ranks_of(case_path: Path, timeout: float = 60) -> list[int]:
 
 
 def _start(case_path: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "solve", str(case_path), "-o", str(out),
-                             "--engine", "ph", "--ranks", "3", "--iterations", "100000"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The PH run as a user starts it from a terminal, where Ctrl-C is not ignored.
+
+    An ignored SIGINT is inherited across exec, and a Python started with it ignored never raises
+    KeyboardInterrupt: a test process that has SIGINT ignored (as a background job of a non-interactive shell
+    does) would start a CLI that Ctrl-C cannot stop. So the child starts with Ctrl-C at its default.
+    """
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a handler is reset to the default across exec
+    try:
+        return subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "solve", str(case_path), "-o", str(out),
+                                 "--engine", "ph", "--ranks", "3", "--iterations", "100000"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_a_rank_that_dies_ends_the_job_with_one_message_and_no_workbook(tmp_path):
@@ -220,9 +232,10 @@ def test_ctrl_c_ends_every_rank_and_writes_nothing(tmp_path):
     case_path = many_case(tmp_path / "case.xlsx")
     proc = _start(case_path, tmp_path / "ph.xlsx")
     assert _ranks_of(case_path), "the PH ranks did not start"
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     proc.send_signal(signal.SIGINT)  # at once: this small case's PH can converge within a second of starting
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, f"exit {proc.returncode} (SIGINT ignored in the test process: {ignored}); {err[-500:]}"
     assert err.strip().splitlines()[-1] == "error: interrupted: every rank was stopped and no result workbook was written"
     assert not (tmp_path / "ph.xlsx").exists()
     assert not _pids(case_path)
