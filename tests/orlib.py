@@ -1,7 +1,7 @@
 """OR-Library capacitated warehouse location instances as minplan case workbooks.
 
 Beasley's instances (``cap41`` ... ``cap133``, shipped in
-``../shared/benchmarks/orlib-cap`` beside the repository) are single-period,
+``tests/fixtures/orlib-cap``, copied from the shared benchmarks) are single-period,
 multi-source capacitated facility location problems: open warehouses i (fixed
 cost F_i, capacity Q_i) and split each customer j's demand d_j among open
 warehouses, paying c_ij for serving *all* of j's demand from i, pro rata.
@@ -53,8 +53,9 @@ YEAR = 2026
 
 
 def benchmark_dir() -> Path:
-    """The shared OR-Library folder: ../shared/benchmarks/orlib-cap beside the repository."""
-    return REPO_ROOT.parent / "shared" / "benchmarks" / "orlib-cap"
+    """The OR-Library instances and published optima, kept with the tests (tests/fixtures/orlib-cap, a copy of
+    the project's shared benchmarks) so that a clone runs its tests with nothing beside it."""
+    return REPO_ROOT / "tests" / "fixtures" / "orlib-cap"
 
 
 @dataclass(frozen=True)
