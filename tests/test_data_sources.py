@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 CASES = ROOT / "cases"
-SHARED = ROOT.parent / "shared" / "reference"
+SHARED = ROOT / "data" / "reference"  # the project's reference documents, copied so that a clone can check citations
 SEEDS = SHARED / "seeds"
+UPSTREAM = ROOT.parent / "shared" / "reference"  # where they come from, when the project's shared folder is beside
 NOT_OURS = {"example.xlsx"}  # built by data/build_example.py
 
 SEED_NAME = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
@@ -40,6 +41,16 @@ def _csv_rows():
         with open(path, newline="", encoding="utf-8") as f:
             for i, row in enumerate(csv.DictReader(f), start=2):
                 yield path.name, i, row
+
+
+def test_the_copied_reference_documents_are_the_shared_ones():
+    """data/reference must not drift from the shared reference it copies (checked wherever that is beside)."""
+    names = sorted(p.relative_to(SHARED).as_posix() for p in SHARED.rglob("*") if p.is_file())
+    assert "facts.md" in names and any(n.startswith("seeds/") for n in names)
+    if UPSTREAM.is_dir():
+        upstream = sorted(p.relative_to(UPSTREAM).as_posix() for p in UPSTREAM.rglob("*") if p.is_file())
+        assert names == upstream
+        assert all((SHARED / n).read_bytes() == (UPSTREAM / n).read_bytes() for n in names)
 
 
 def test_every_public_source_we_accept_is_listed_in_facts():
