@@ -231,7 +231,8 @@ def concern_share_chart(dash: Dashboard, dependence: pd.DataFrame, probs: dict[s
         pairs += 1
     pivot = pd.DataFrame(cols).sort_index()
     cut = f" (largest {pairs} of {len(ranked)})" if pairs < len(ranked) else ""
-    title = "Concern-origin share of consumption against policy limits, % (expected over scenarios)" + cut
+    against = " against policy limits (dashed)" if dashed else ""  # no limit drawn: the title must not promise one
+    title = f"Concern-origin share of consumption{against}, % (expected over scenarios)" + cut
     header, last = dash.data.block(title, pivot, num_format="0.0%")
     chart = dash.new_chart("line")
     names = list(pivot.columns)

@@ -398,7 +398,7 @@ def key_value_sheet(book: Book, ws, rows: list[tuple], header: tuple[str, ...], 
         for j, v in enumerate(row):
             v = safe_value(v)
             numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            if numeric:
-                write_value(ws, i, j, v, book.format(fmt) if fmt else None)
+            if numeric:  # top-aligned, as the texts beside it, in a row made tall for a wrapped text
+                write_value(ws, i, j, v, book.format(fmt, wrap=True) if lines > 1 else book.format(fmt) if fmt else None)
             else:
                 write_value(ws, i, j, v, wrap if isinstance(v, str) and (lines > 1 or len(v) > limits[j] - 2) else None)
