@@ -253,23 +253,15 @@ def _stream_rows(ws, values: list[list], cells: list, numeric: list[bool]) -> No
         if cells[j] is not None and first[j] < n:
             cells[j]._get_xf_index()
     styles = [f' s="{c._get_xf_index()}"' if c is not None else "" for c in cells]
-    texts: dict[str, str] = {}
-
     def text(value: str) -> str:
-        frag = texts.get(value)
-        if frag is None:
-            escaped = ws._escape_control_characters(value)  # XlsxWriter's order: control characters first
-            space = ' xml:space="preserve"' if _preserve_whitespace(escaped) else ""
-            s = ws._escape_data(escaped)
-            frag = texts[value] = f' t="inlineStr"><is><t{space}>{s}</t></is></c>'
-        return frag
+        escaped = ws._escape_control_characters(value)  # XlsxWriter's order: control characters first
+        space = ' xml:space="preserve"' if _preserve_whitespace(escaped) else ""
+        return f' t="inlineStr"><is><t{space}>{ws._escape_data(escaped)}</t></is></c>'
 
     def cell(value: Any, style: str) -> str | None:
         """The part of a cell after its reference; None for an empty cell."""
         if value is None:
             return None
-        if value.__class__ is float or value.__class__ is int:
-            return f"{style}><v>{value:.16G}</v></c>"
         if isinstance(value, bool):
             return f'{style} t="b"><v>{int(value)}</v></c>'
         if isinstance(value, (int, float)):
@@ -282,9 +274,15 @@ def _stream_rows(ws, values: list[list], cells: list, numeric: list[bool]) -> No
         if number_column:  # Python ints and floats, None where blank (_column_values)
             number = style + "><v>{:.16G}</v></c>"
             return [None if v is None else number.format(v) for v in col]
-        memo: dict[str, str] = {}  # text columns repeat a few names many times
-        return [memo[v] if v.__class__ is str and v in memo else
-                memo.setdefault(v, cell(v, style)) if v.__class__ is str else cell(v, style) for v in col]
+        memo: dict[str, str | None] = {}  # a text column repeats a few names many times: render each once
+
+        def once(v: Any) -> str | None:
+            if v.__class__ is not str:
+                return cell(v, style)
+            if v not in memo:
+                memo[v] = cell(v, style)
+            return memo[v]
+        return [once(v) for v in col]
 
     fh, last_row = ws.fh, None
     for lo in range(0, n, STREAM_CHUNK):
