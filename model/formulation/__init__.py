@@ -75,9 +75,12 @@ def decision_vars(model: pyo.ConcreteModel) -> list:
     return [*model.fid.values(), *model.aid.values(), *model.buy.values(), *model.carry.values()]
 
 
-def nodal_vars(model: pyo.ConcreteModel) -> dict[tuple[int, str], list]:
+def nodal_vars(model: pyo.ConcreteModel, states: bool = True) -> dict[tuple[int, str], list]:
     """Every variable that lives at a node, by (year, node): fid, aid, buy, carry at decision nodes and rel, inv
-    at information nodes (tv at the end nodes). A multi-stage engine makes them equal across a node's scenarios."""
+    at information nodes (tv at the end nodes). A multi-stage engine makes them equal across a node's scenarios.
+
+    `states` False leaves out inv, tv and carry: in an elastic model (`elastic.add_elastic`) inventories and the
+    credit follow from the shared purchases and releases, and carrying more over is never worse."""
     out = defaultdict(list)
     for (p, tau, v), x in model.fid.items():
         out[tau, v].append(x)
@@ -85,10 +88,12 @@ def nodal_vars(model: pyo.ConcreteModel) -> dict[tuple[int, str], list]:
         out[tau, v].append(x)
     for (k, g, t, v), x in model.buy.items():
         out[t, v].append(x)
-    for (f, t, v), x in model.carry.items():
-        out[t, v].append(x)
     for (k, g, t, mu), x in model.rel.items():
         out[t, mu].append(x)
+    if not states:
+        return dict(out)
+    for (f, t, v), x in model.carry.items():
+        out[t, v].append(x)
     for (k, g, t, mu), x in model.inv.items():
         out[t, mu].append(x)
     for (k, mu), x in model.tv.items():

@@ -10,6 +10,7 @@ quantity scale. The constraint modules then only read these dicts.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -128,16 +129,10 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
     for r in _records(case, "Recipes"):
         (inputs if r["role"] == "input" else byproducts)[r["project"]].append((r["material"], float(r["t_per_t"])))
     funds = {r["fund"]: r for r in _records(case, "Funds")}
-    output = {p: r["output"] for p, r in projects.items()}
-    prob = {r["scenario"]: float(r["probability"]) for r in _records(case, "Scenarios")}
-    order = list(prob)
-    # a generated scenario (Events sheet) lists its event=option labels; Disruptions rows naming one act in it
-    labels = {r["scenario"]: frozenset(r.get("options") or ()) for r in _records(case, "Scenarios")}
-    disruptions = _records(case, "Disruptions")
-    all_effects = {s: effects_from_rows([r for r in disruptions if applies(r["scenario"], s, labels.get(s, frozenset()))],
-                                        list(regions), list(materials), output, years) for s in order}
-    learn = _learn_years(projects, window, start)
     mode = mode or st.get("decisions") or ADAPTIVE
+    whole = _whole_case(case, mode, list(regions), list(materials), {p: r["output"] for p, r in projects.items()},
+                        projects, window, years)
+    prob, order, all_effects, learn = whole.prob, whole.order, whole.effects, whole.learn
     if mean_value:
         chosen = [MEAN_VALUE]
         effects = {MEAN_VALUE: mean_effects(all_effects, prob)}
@@ -148,8 +143,7 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
         total = sum(prob[s] for s in chosen)
         weight = {s: prob[s] / total if total > 0 else 1.0 / len(chosen) for s in chosen}
         effects = {s: all_effects[s] for s in chosen}
-        words = {s: _seen_words(disruptions, s, labels.get(s, frozenset()), years, projects, learn) for s in order}
-        full = build_tree(years, order, prob, {s: all_effects[s].year_data(learn) for s in order}, mode, words)
+        full = whole.tree()
         _check_size(full, int(st["max_nodes"]), bool(len(case.tables["Stockpiles"])))
         tree = full if chosen == order else restrict(full, chosen)
     stockpiles = {r["stockpile"]: r for r in _records(case, "Stockpiles")}
@@ -178,6 +172,54 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
         scale=_scales(materials, projects, byproducts, demand, supply, stockpiles), demand=demand,
         options={r["scenario"]: tuple(r.get("options") or ()) for r in _records(case, "Scenarios")},
     )
+
+
+@dataclass
+class _WholeCase:
+    """What every model of one case shares, whichever scenarios it holds: each scenario's derived data, the
+    years slips are learned, and the whole case's tree (built on first use)."""
+
+    prob: dict[str, float]
+    order: list[str]
+    effects: dict
+    learn: dict
+    build: object
+    _tree: Tree | None = None
+
+    def tree(self) -> Tree:
+        if self._tree is None:
+            self._tree = self.build()
+        return self._tree
+
+
+# One entry per live case and mode: a progressive-hedging rank builds each of its scenarios' models from the same
+# case, and deriving every scenario's data (and the whole tree) again for each would cost O(scenarios²).
+_WHOLE: dict[tuple[int, str], tuple[weakref.ref, _WholeCase]] = {}
+
+
+def _whole_case(case: Case, mode: str, regions, materials, output, projects, window, years) -> _WholeCase:
+    key = (id(case), mode)
+    hit = _WHOLE.get(key)
+    if hit is not None and hit[0]() is case:
+        return hit[1]
+    for k in [k for k, (ref, _w) in _WHOLE.items() if ref() is None]:
+        del _WHOLE[k]
+    prob = {r["scenario"]: float(r["probability"]) for r in _records(case, "Scenarios")}
+    order = list(prob)
+    # a generated scenario (Events sheet) lists its event=option labels; Disruptions rows naming one act in it
+    labels = {r["scenario"]: frozenset(r.get("options") or ()) for r in _records(case, "Scenarios")}
+    disruptions = _records(case, "Disruptions")
+    effects = {s: effects_from_rows([r for r in disruptions if applies(r["scenario"], s, labels.get(s, frozenset()))],
+                                    regions, materials, output, years) for s in order}
+    learn = _learn_years(projects, window, int(years[0]))
+
+    def build() -> Tree:
+        words = {s: _seen_words(disruptions, s, labels.get(s, frozenset()), years, projects, learn) for s in order}
+        return build_tree(years, order, prob, {s: effects[s].year_data(learn) for s in order}, mode, words)
+
+    whole = _WholeCase(prob, order, effects, learn, build)
+    _WHOLE[key] = (weakref.ref(case), whole)
+    return whole
 
 
 def _check_size(tree: Tree, limit: int, stockpiles: bool) -> None:

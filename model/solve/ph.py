@@ -5,11 +5,21 @@ mpi-sppy wants a tree whose root is `ROOT`, whose k-th child of node P is
 scenarios are listed in depth-first leaf order. Our tree has a node per
 year; mpi-sppy's stages are the segments between the years in which any node
 branches, and a segment's mpi-sppy node is our node at its first year. Its
-non-anticipative variables ("nonants") are every variable `nodal_vars` puts
-at the segment's (year, node) pairs: decisions shared within a node, free
-across nodes, exactly as in the extensive form. Under `decisions = now` the
-decision node `all` of every year spans every scenario, so its variables go
-on ROOT while releases and inventories stay at their information nodes.
+non-anticipative variables ("nonants") are the decisions `nodal_vars` puts
+at the segment's (year, node) pairs (FIDs, aid, purchases, releases): shared
+within a node, free across nodes, exactly as in the extensive form. Under
+`decisions = now` the decision node `all` of every year spans every
+scenario, so its variables go on ROOT while releases stay at their
+information nodes.
+
+Each scenario's model is elastic (`formulation.elastic`): the plan search
+fixes a node's decisions at one scenario's values and the next node's at
+another's, and before PH has converged such a mix breaks the stock balance,
+the budget or "FID at most once"; the elastic rows give it a heavy but finite
+cost instead, so a plan is found from the first iterations. Inventories and
+carry-over are then each scenario's own (they follow from the shared
+decisions), and the elastic model is a relaxation of the case, so the
+Lagrangian bound stays a lower bound of the extensive form.
 
 The hub runs PH with linearised proximal terms (HiGHS has no MIQP) and rho
 per variable from its cost coefficient; with three cylinders a Lagrangian
@@ -26,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.formulation import build_model, nodal_vars
 from model.formulation.data import build_data
+from model.formulation.elastic import add_elastic
 from model.formulation.tree import NOW, NOW_NODE
 
 if TYPE_CHECKING:
@@ -160,7 +171,7 @@ def stage_widths(case: Case, tree: PhTree, rank: int, size: int, gather) -> dict
     every scenario to carry as many nonants as every other, so each node is padded up to its stage's width."""
     counts: dict[int, int] = {}
     for s in tree.scenarios[rank::size]:
-        by_key = nodal_vars(build_model(case, scenarios=[s], risk=False))
+        by_key = nodal_vars(build_model(case, scenarios=[s], risk=False), states=False)
         for nd in tree.paths[s]:
             counts[nd.stage] = max(counts.get(nd.stage, 0), sum(len(by_key.get(k, [])) for k in nd.keys))
     widths: dict[int, int] = {}
@@ -172,12 +183,13 @@ def stage_widths(case: Case, tree: PhTree, rank: int, size: int, gather) -> dict
 
 def scenario_creator(scenario_name: str, case: Case = None, tree: PhTree = None,
                      widths: dict[int, int] | None = None) -> pyo.ConcreteModel:
-    """One scenario's model (its own cost, weight 1) with its mpi-sppy node list attached."""
+    """One scenario's elastic model (its own cost, weight 1) with its mpi-sppy node list attached."""
     import pyomo.environ as pyo
     from mpisppy import scenario_tree
 
     m = build_model(case, scenarios=[scenario_name], risk=False)
-    by_key = nodal_vars(m)
+    add_elastic(m, m.data)
+    by_key = nodal_vars(m, states=False)
     cost = next(m.component_data_objects(pyo.Objective, active=True)).expr
     m._mpisppy_probability = tree.probability[scenario_name]
     nodes = []
