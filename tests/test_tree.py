@@ -224,3 +224,21 @@ def test_decisions_now_without_stockpiles_needs_one_node_a_year(make_case):
     scen, rows = [("a", 0.3), ("b", 0.3), ("c", 0.4)], [_cut("a", Y + 1), _cut("b", Y + 1)]
     d = build_data(_case(make_case, years, scen, rows, settings={"max_nodes": 4, "decisions": "now"}))
     assert d.tree.count() == 5 and d.tree.decision_nodes(Y + 1) == ["all"]
+
+
+def test_single_scenario_models_of_two_cases_built_in_turn_each_see_their_own_tree(make_case):
+    """The case-wide derived data is reused between one case's builds, never lent to another case.
+
+    Case A bans X from 2027, case B from 2028: a scenario model of A branches in 2027, one of B in 2028, however
+    the builds are interleaved, and a rebuilt case (a new object from the same file) derives its own."""
+    years = list(range(Y, Y + 4))
+    a = _case(make_case, years, [("calm", 0.5), ("ban", 0.5)], [_cut("ban", Y + 1)])
+    b = _case(make_case, years, [("calm", 0.5), ("ban", 0.5)], [_cut("ban", Y + 2)])
+    for case, branch in ((a, Y + 1), (b, Y + 2), (a, Y + 1), (b, Y + 2)):
+        data = build_data(case, ["ban"])
+        assert data.tree.node["ban", branch] == "ban" and data.tree.node["ban", branch - 1] == "calm"
+        assert build_data(case).tree.first_branch == branch
+    del a
+    c = _case(make_case, years, [("calm", 0.5), ("ban", 0.5)], [_cut("ban", Y + 3)])
+    assert build_data(c, ["ban"]).tree.node["ban", Y + 2] == "calm"
+    assert build_data(c).tree.first_branch == Y + 3

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.case import schema as S
 from model.case.families import generate
-from model.case.reader import MergedCase, collector_paused, read_case, values_of
+from model.case.reader import MergedCase, collector_paused, columns_kept, read_case, values_of
 from model.case.validate import validate
 from model.problems import ERROR, CaseError, Problem, Problems
 
@@ -67,7 +67,8 @@ def check_case(path: str | Path) -> tuple[MergedCase | None, Problems]:
     """
     problems = Problems()
     merged = read_case(path, problems)
-    validate(merged, problems)
+    with columns_kept():
+        validate(merged, problems)
     problems.items = sort_problems(problems.items, merged.files)
     return merged, problems
 
@@ -93,10 +94,11 @@ def sort_problems(items: list[Problem], files: list[Path]) -> list[Problem]:
 def load_case(path: str | Path) -> Case:
     """Read, validate and build a Case; raise CaseError listing every error."""
     path = Path(path)
-    merged, problems = check_case(path)
-    if problems.errors:
-        raise CaseError(problems.errors + problems.warnings)
-    return build_case(path, merged, tuple(problems.warnings))
+    with columns_kept():  # validation and building read the same columns
+        merged, problems = check_case(path)
+        if problems.errors:
+            raise CaseError(problems.errors + problems.warnings)
+        return build_case(path, merged, tuple(problems.warnings))
 
 
 @collector_paused()

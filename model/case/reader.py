@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,33 @@ class Record:
         return tuple(map(self.values.get, sheet.key))
 
 
+_KEPT: list[dict] = []  # while `columns_kept` is active: (id(records), col) -> (records, column)
+
+
+@contextmanager
+def columns_kept():
+    """Make each column once while validation and building read the same records column by column.
+
+    Only around code that reads records without changing them (validate, build_case); a column returned
+    inside the block is shared, so callers never change it in place. Nested blocks share the outer memo."""
+    _KEPT.append(_KEPT[-1] if _KEPT else {})
+    try:
+        yield
+    finally:
+        _KEPT.pop()
+
+
 def values_of(records: list[Record], col: str) -> list:
     """The value of `col` in each record, None where blank: one column of a sheet."""
-    return [r.values.get(col) for r in records]
+    if not _KEPT:
+        return [r.values.get(col) for r in records]
+    memo = _KEPT[-1]
+    hit = memo.get((id(records), col))
+    if hit is not None and hit[0] is records and len(hit[1]) == len(records):
+        return hit[1]
+    out = [r.values.get(col) for r in records]
+    memo[id(records), col] = (records, out)  # holding `records` keeps its id from being reused
+    return out
 
 
 @dataclass
