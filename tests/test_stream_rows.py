@@ -84,3 +84,29 @@ def test_a_long_text_on_a_key_value_sheet_wraps_in_a_row_tall_enough(tmp_path):
     width = ws.column_dimensions["C"].width
     assert ws.row_dimensions[3].height >= sheets.ROW_POINTS * len(long) / width
     assert not ws["C2"].alignment.wrap_text and ws.row_dimensions[2].height is None
+
+
+def test_the_package_is_deflated_at_zip_level_and_xlsxwriter_is_left_as_it_was(tmp_path):
+    """Each part's stored bytes are exactly what raw deflate at ZIP_LEVEL makes of it (level 6 would differ), and
+    XlsxWriter's module opens archives through the plain ZipFile again once the book is saved."""
+    import zlib
+
+    import xlsxwriter.workbook
+
+    book = sheets.Book()
+    sheets.write_table(book, "T", pd.DataFrame({"x": np.arange(5000) * 1.5, "name": [f"n{i % 7}" for i in range(5000)]}),
+                       notes=sheets.TableNotes())
+    book.save(tmp_path / "t.xlsx")
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        raw = z.read(info)
+
+    def deflated(level: int) -> int:
+        c = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(c.compress(raw) + c.flush())
+
+    packed = {level: deflated(level) for level in (sheets.ZIP_LEVEL, 6)}
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert packed[sheets.ZIP_LEVEL] != packed[6]
+    assert info.compress_size == packed[sheets.ZIP_LEVEL]

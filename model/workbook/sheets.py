@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 
 from model.workbook.outfile import safe_value
@@ -91,6 +94,24 @@ class TableNotes:
     splits: dict[str, list[str]] = field(default_factory=dict)  # table -> sheets it was written to
 
 
+# zlib level of the saved package. XlsxWriter zips at zlib's default (6) and has no option for it; at 1 a table of
+# a million cells is saved in 1.6 s of CPU against 2.8 s, in a file about a fifth larger (12.4 MB against 10.2 MB).
+ZIP_LEVEL = 1
+_ZIP_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _zip_level(level: int):
+    """XlsxWriter's package written at `level`: its Workbook opens the archive through the module's ZipFile name."""
+    with _ZIP_LOCK:
+        plain = xlsxwriter.workbook.ZipFile
+        xlsxwriter.workbook.ZipFile = functools.partial(plain, compresslevel=level)
+        try:
+            yield
+        finally:
+            xlsxwriter.workbook.ZipFile = plain
+
+
 class Book:
     """An output workbook being written: XlsxWriter in constant-memory mode, with its formats made once."""
 
@@ -119,7 +140,8 @@ class Book:
 
     def save(self, path: str | Path) -> None:
         self.wb.filename = str(path)
-        self.wb.close()
+        with _zip_level(ZIP_LEVEL):
+            self.wb.close()
 
     def discard(self) -> None:
         """Close and delete the temporary files the sheets stream to, when the workbook will not be saved."""
