@@ -276,13 +276,34 @@ def run_ph(case: Case, opts: dict) -> dict[str, Any] | None:
     else:
         plan = _plan_on_rank0(wheel)
         upper, lower = wheel.BestInnerBound, wheel.BestOuterBound
+    iterations = int(getattr(wheel.spcomm.opt, "_PHIter", 0))  # the hub's count; spokes have none
+    # Every rank lets its scenario models go before rank 0 builds the extensive form to recompute the plan: the other
+    # ranks wait in MPI's finalisation until rank 0 is done, and Pyomo models are cycles only the collector frees.
+    del wheel, hub, spokes, beans, kw
+    release_memory()
     if world.Get_rank() != 0:
         return None
     values = None
     if plan is not None:
         values = {v: x for rows in plan.values() for v, x in rows if not v.startswith(PAD) and x is not None}
-    return {"lower": _finite(lower), "upper": _finite(upper), "iterations": int(wheel.spcomm.opt._PHIter),
+    return {"lower": _finite(lower), "upper": _finite(upper), "iterations": iterations,
             "ranks": world.Get_size(), "plan": values, "stages": tree.stages, "nodes": len(tree.all_nodenames)}
+
+
+def release_memory() -> None:
+    """Collect cyclic garbage and hand freed heap back to the system (glibc's malloc_trim, where there is one)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def _finite(x) -> float | None:
