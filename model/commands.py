@@ -255,8 +255,8 @@ def run_solve_ph(case_path: Path, case, target: Path, force: bool, overrides: di
         for reader in readers:
             reader.join()
         if code != 0 or not report.exists():
-            raise RunError(f"progressive hedging failed: {ph_failure(''.join(said), code)}."
-                           " No result workbook was written.")
+            why = ph_failure("".join(said), code).removesuffix(".").removesuffix(". No result workbook was written")
+            raise RunError(f"progressive hedging failed: {why}. No result workbook was written.")
         click.echo(report.read_text().rstrip("\n"))
     return target
 

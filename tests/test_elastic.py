@@ -63,6 +63,7 @@ def test_a_plan_the_scenario_cannot_carry_out_is_infeasible_plain_and_costed_ela
     plain, _ = results[False]
     assert plain.incumbent_objective is None
     res, m = results[True]
+    assert res.incumbent_objective is not None
     assert sum(v.value for v in m.elastic.values()) == pytest.approx(3.0, abs=1e-6)
     assert pyo.value(m.elastic_cost) == pytest.approx(3 * elastic_prices(m.data)["mag"], rel=1e-9)
     assert elastic_prices(m.data)["mag"] == pytest.approx(10 * 200_000 / 1e6 * m.data.scale["mag"])

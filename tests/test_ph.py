@@ -239,3 +239,29 @@ def test_ctrl_c_ends_every_rank_and_writes_nothing(tmp_path):
     assert err.strip().splitlines()[-1] == "error: interrupted: every rank was stopped and no result workbook was written"
     assert not (tmp_path / "ph.xlsx").exists()
     assert not _pids(case_path)
+
+
+def test_a_plan_that_funds_a_project_twice_keeps_its_decide_now_fids_and_chooses_the_rest(tmp_path):
+    """PH's plan put together node by node can fund P0 at the root (2026) and again at every 2027 node: fixed as it
+    is, the extensive form is infeasible (FID at most once). The recomputation then keeps the 2026 FIDs (P0 only)
+    and chooses every later decision, so its cost is the extensive form's optimum with P0 forced in 2026: at least
+    the free optimum, and exactly what solving with that one FID fixed gives."""
+    from model.formulation import build_model
+    from model.solve.ph import fix_plan, plan_solution
+    from model.solve.solver import solve_model
+
+    case = load_case(listed_case(tmp_path / "case.xlsx"))
+    model = build_model(case)
+    plan = {var.name: float(p == "P0" and tau in (2026, 2027)) for (p, tau, _v), var in model.fid.items()}
+    result = {"plan": plan, "lower": 0.0, "upper": None, "iterations": 1, "ranks": 3}
+    out = plan_solution(case, result, {"evpi_vss": False, "mip_rel_gap": 1e-6})
+    assert out.has_plan
+    assert "FIDs of 2026 fixed and every later decision chosen" in out.message
+    forced = build_model(case)
+    assert fix_plan(forced, plan, {2026}) == 3  # P0, P1 and P2 at the root node
+    expected = solve_model(case, forced, {"evpi_vss": False, "mip_rel_gap": 1e-6})
+    free = solve_case(case, {"evpi_vss": False})
+    assert out.objective == pytest.approx(expected.objective, rel=1e-6)
+    assert out.objective >= free.objective - 1e-6
+    funded = out.portfolio.set_index("project")["fid_when"].to_dict()
+    assert funded["P0"].startswith("2026")

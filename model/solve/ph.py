@@ -306,6 +306,10 @@ def release_memory() -> None:
         trim(0)
 
 
+def _years_text(years: list[int]) -> str:
+    return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+
+
 def _finite(x) -> float | None:
     return None if x is None or abs(x) == float("inf") else float(x)
 
@@ -326,15 +330,15 @@ def _plan_on_rank0(wheel) -> dict | None:
     return world.bcast(tree, root=winner)
 
 
-def fix_plan(model: pyo.ConcreteModel, plan: dict[str, float]) -> int:
-    """Fix the extensive form's FIDs at the plan's (rounded) values; return how many were fixed.
+def fix_plan(model: pyo.ConcreteModel, plan: dict[str, float], years: set[int] | None = None) -> int:
+    """Fix the extensive form's FIDs (of `years`, default all) at the plan's rounded values; return how many.
 
     Aid, purchases, carry-over, releases and inventories are re-optimised given the portfolio, in the extensive form,
     where they are non-anticipative by construction: the recomputed objective is never above the plan's."""
     fixed = 0
-    for var in model.fid.values():
+    for (_p, tau, _v), var in model.fid.items():
         value = plan.get(var.name)
-        if value is not None:
+        if value is not None and (years is None or tau in years):
             var.fix(round(value))
             fixed += 1
     return fixed
@@ -361,6 +365,18 @@ def plan_solution(case: Case, result: dict[str, Any], opts: dict, say=lambda _m:
     fix_plan(model, result["plan"])
     timings = {**(timings or {}), "build_s": time.perf_counter() - t0}
     out = solve_model(case, model, {**opts, "evpi_vss": False}, say, timings)
+    how = "every scenario recomputed with its FIDs fixed"
+    if not out.has_plan and model.data.tree.root_years():
+        # A plan put together node by node (or PH's rounded average) may fund a project twice along a path or pass a
+        # budget once its aid is re-optimised; its decisions before the first branching are one node's and stand.
+        roots = set(model.data.tree.root_years())
+        say("the plan's later FIDs break a rule of the case: keeping its decide-now FIDs and choosing the rest "
+            "(extensive form)")
+        model = build_model(case)
+        fix_plan(model, result["plan"], roots)
+        out = solve_model(case, model, {**opts, "evpi_vss": False}, say, timings)
+        how = (f"its FIDs of {_years_text(sorted(roots))} fixed and every later decision chosen in the extensive form "
+               "(its later FIDs broke a rule of the case once recomputed)")
     out.engine = engine
     if not out.has_plan:
         out.message = f"the plan of progressive hedging has no feasible recomputation: {out.message}"
@@ -372,8 +388,7 @@ def plan_solution(case: Case, result: dict[str, Any], opts: dict, say=lambda _m:
     tol = opts.get("mip_rel_gap") or 1e-4
     out.status = sol.OPTIMAL if out.gap is not None and out.gap <= tol else sol.STOPPED_AT_GAP
     out.kpis["mip_gap"] = out.gap
-    out.message = ("the plan of progressive hedging; every scenario recomputed with its FIDs fixed, the bound is PH's "
-                   "lower bound")
+    out.message = f"the plan of progressive hedging; {how}; the bound is PH's lower bound"
     if len(model.data.scenarios) > 1:
         out.kpis["kpi_note"] = "EVPI, VSS and the value of adapting are not computed by progressive hedging (--engine ef)"
     return out
