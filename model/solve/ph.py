@@ -379,7 +379,9 @@ def plan_solution(case: Case, result: dict[str, Any], opts: dict, say=lambda _m:
                "(its later FIDs broke a rule of the case once recomputed)")
     out.engine = engine
     if not out.has_plan:
-        out.message = f"the plan of progressive hedging has no feasible recomputation: {out.message}"
+        alone = " (PH alone on one rank rounds its average plan; --ranks 3 adds a plan search)" if result["ranks"] == 1 else ""
+        kept = " even when only those decided before the first branching are kept" if "fixed and every later" in how else ""
+        out.message = f"the FIDs of progressive hedging's plan break a rule of the case{kept}{alone}: {out.message}"
         return out
     lower = result["lower"]
     out.bound = lower
