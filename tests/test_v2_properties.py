@@ -133,6 +133,26 @@ def _solve(case, kpis: bool = False):
     return sol, model
 
 
+def _same_plan(case, model, sol, base_fids: dict[tuple[str, str], int], scenarios) -> None:
+    """The FIDs of `scenarios` in `model` are the base's, or cost exactly as much: two portfolios can tie.
+
+    When they differ, the base's FIDs are fixed on every node those scenarios pass through and the model is
+    solved again; its optimum must be `sol`'s. Equal costs are what "changes nothing" can promise: which of two
+    equal-cost portfolios HiGHS returns depends on the order of the columns, and a new scenario reorders them.
+    """
+    fids = {k: y for k, y in _fids(model).items() if k[1] in scenarios}
+    if fids == base_fids:
+        return
+    d = model.data
+    for (p, tau, v), x in model.fid.items():
+        on = [s for s in scenarios if d.tree.decision(s, tau) == v]
+        if on:
+            x.fix(1 if base_fids.get((p, on[0])) == tau else 0)
+    again = solve_model(case, model, solver_options(case, {"evpi_vss": False}))
+    assert again.status == "optimal", f"the base's FIDs are not a plan of the changed case: {again.message}"
+    assert again.objective == pytest.approx(sol.objective, abs=tol(sol.objective)), (fids, base_fids)
+
+
 def _fids(model) -> dict[tuple[str, str], int]:
     """(project, scenario) -> FID year on the scenario's path."""
     d = model.data
@@ -189,17 +209,18 @@ def test_a_scenario_of_probability_zero_changes_no_decision_in_the_others(case_d
     start = min(start, s["end_year"])
     more = {**sheets, "Scenarios": [*sheets["Scenarios"], {"scenario": "zero", "probability": 0}],
             "Disruptions": [*sheets.get("Disruptions", []), _disruption("zero", kind, start)]}
-    sol, model = _solve(_load(s, more))
+    case = _load(s, more)
+    sol, model = _solve(case)
     assert sol.objective == pytest.approx(base_sol.objective, abs=tol(base_sol.objective))
-    fids = {key: y for key, y in _fids(model).items() if key[1] != "zero"}
-    assert fids == _fids(base_model)
+    _same_plan(case, model, sol, _fids(base_model), [r["scenario"] for r in sheets["Scenarios"]])
 
 
 @FAST
 @given(cases(max_scenarios=2, mode="adaptive"), st.data())
 def test_duplicating_a_scenario_changes_nothing(case_data, data):
-    """Splitting a scenario into two identical halves (π/2 each): same tree data, same objective, same FIDs,
-    and the copy takes every decision of its original."""
+    """Splitting a scenario into two identical halves (π/2 each): same tree data, same objective, the same FIDs
+    or FIDs that cost exactly as much (see test_a_tie_between_two_fid_years_is_the_same_plan), and the copy takes
+    every decision of its original."""
     s, sheets = case_data
     base_sol, base_model = _solve(_load(s, sheets))
     scen = sheets["Scenarios"]
@@ -211,12 +232,63 @@ def test_duplicating_a_scenario_changes_nothing(case_data, data):
     rows = list(sheets.get("Disruptions", []))
     rows += [{**r, "scenario": "copy"} for r in rows if r["scenario"] == name]
     more = {**sheets, "Scenarios": halves, **({"Disruptions": rows} if rows else {})}
-    sol, model = _solve(_load(s, more))
+    case = _load(s, more)
+    sol, model = _solve(case)
     assert sol.objective == pytest.approx(base_sol.objective, abs=tol(base_sol.objective))
     fids = _fids(model)
-    assert {k: y for k, y in fids.items() if k[1] != "copy"} == _fids(base_model)
     assert {p: y for (p, sc), y in fids.items() if sc == "copy"} == {p: y for (p, sc), y in fids.items() if sc == name}
+    _same_plan(case, model, sol, _fids(base_model), [r["scenario"] for r in scen])
     assert all(model.data.tree.node["copy", t] == model.data.tree.node[name, t] for t in model.data.years)
+
+
+TIE = ({"start_year": 2026, "end_year": 2028, "discount_rate": 0.0, "mcpf": 0.0, "mip_rel_gap": 1e-9, "risk_weight": 0,
+        "decisions": "adaptive"},
+       {"Regions": [{"region": "US", "bloc": "ally", "member": "Y"}, {"region": "UK", "bloc": "ally", "member": "Y"},
+                    {"region": "CN", "bloc": "concern", "member": "N"}, {"region": "X", "bloc": "partner", "member": "N"}],
+        "Materials": [{"material": "mag", "stage": "magnet", "price_usd_per_t": 20000,
+                       "shortfall_penalty_usd_per_t": 300000, "holding_cost_usd_per_t_yr": 0}],
+        "Demand": [{"region": r, "material": "mag", "year": y, "demand_t": t}
+                   for r, ts in (("US", (3, 3, 3)), ("UK", (3, 4, 4))) for y, t in zip((2026, 2027, 2028), ts)],
+        "Supply": [{"origin": o, "material": "mag", "year": y, "max_t": n, "price_usd_per_t": p}
+                   for o, n, p in (("CN", 10, 8017), ("X", 3, 20031)) for y in (2026, 2027, 2028)],
+        "Projects": [{"project": "P0", "region": "US", "status": "candidate", "output": "mag", "capacity_tpy": 4,
+                      "capex_musd": 0.05, "var_cost_usd_per_t": 1000, "lead_time_yr": 0, "life_yr": 1,
+                      "min_public_share": 0.0}],
+        "Funds": [{"fund": "G", "owner": "US", "instrument": "grant", "carryover": "Y"}],
+        "Budgets": [{"fund": "G", "year": y, "budget_musd": 0.0} for y in (2026, 2027, 2028)],
+        "Scenarios": [{"scenario": "s0", "probability": 1}],
+        "Disruptions": [{"scenario": "s0", "material": "mag", "start_year": 2027, "kind": "supply_cut", "target": "CN",
+                         "magnitude": 1.0}]})
+
+
+@pytest.mark.parametrize("year", [2027, 2028])
+def test_a_tie_between_two_fid_years_is_the_same_plan(year):
+    """A case hypothesis found where two FID years cost exactly the same, so "same FIDs" cannot be asked of it.
+
+    CN is cut from 2027; demand is 6 t in 2026 and 7 t in 2027 and 2028; X sells 3 t a year at 20,031 USD/t. P0
+    (4 t/yr, a life of one year, 0.05 USD m, 1,000 USD/t) saves 4 t of shortfall in the one year it runs:
+    4 × (300,000 − 1,000) − 50,000 USD > 0, so it is built, in 2027 or in 2028, and without discounting or
+    holding costs the two are worth the same. In 2026 CN's 8,017 USD/t is cheaper than P0 running then
+    (4 × 7,017 < 50,000). Either year costs 6 × 8,017 + 2 × 3 × 20,031 + 4 × 1,000 + 50,000 + 4 × 300,000 USD
+    = 1.422288 USD m, and splitting s0 into halves leaves that optimum alone. Building it in 2026 costs more.
+    """
+    case = _load(*TIE)
+    model = build_model(case)
+    for (p, tau, _v), x in model.fid.items():
+        x.fix(1 if tau == year else 0)
+    sol = solve_model(case, model, solver_options(case, {"evpi_vss": False}))
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(1.422288, abs=1e-6)
+    s, sheets = TIE
+    halves = {**sheets, "Scenarios": [{"scenario": "s0", "probability": 0.5}, {"scenario": "copy", "probability": 0.5}],
+              "Disruptions": [*sheets["Disruptions"], {**sheets["Disruptions"][0], "scenario": "copy"}]}
+    split = _load(s, halves)
+    split_sol, split_model = _solve(split)
+    assert split_sol.objective == pytest.approx(1.422288, abs=1e-6)
+    _same_plan(split, split_model, split_sol, {("P0", "s0"): year}, ["s0"])
+    other_sol, other_model = _solve(split)  # a year that does cost more is caught
+    with pytest.raises(AssertionError):
+        _same_plan(split, other_model, other_sol, {("P0", "s0"): 2026}, ["s0"])
 
 
 @FAST
