@@ -20,6 +20,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -96,7 +97,6 @@ class HighsRun:
         # The compiler maps a maximised objective to a minimisation; HiGHS is told the true sense instead,
         # so that the objective and bound it reports read as the model's.
         self.maximise = bool(info.objectives) and info.objectives[0].sense == pyo.maximize
-        self.col_index = {id(v): i for i, v in enumerate(self.columns)}
         self.time_limit = options.get("time_limit_s")
         with _quiet_stdout():
             self.h = highspy.Highs()
@@ -117,28 +117,33 @@ class HighsRun:
         lp.offset_ = sign * self.offset * OBJECTIVE_SCALE  # so that HiGHS's relative gap is on the whole cost
         if self.maximise:
             lp.sense_ = highspy.ObjSense.kMaximize
-        lp.col_lower_ = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
-        lp.col_upper_ = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
-        sense = np.array([mult for _, mult in self.rows], dtype=int)
+        # The arrays are kept for the check (`check`): HighsLp hands its vectors back as Python lists.
+        self.col_lower = np.fromiter((-INF if v.lb is None else v.lb for v in self.columns), dtype=float, count=n)
+        self.col_upper = np.fromiter((INF if v.ub is None else v.ub for v in self.columns), dtype=float, count=n)
+        sense = np.fromiter((mult for _, mult in self.rows), dtype=int, count=len(self.rows))
         rhs = np.asarray(info.rhs, dtype=float)
-        lp.row_lower_ = np.where(sense >= 0, np.where(sense == 0, rhs, -INF), rhs)
-        lp.row_upper_ = np.where(sense <= 0, np.where(sense == 0, rhs, INF), rhs)
+        self.row_lower = np.where(sense >= 0, np.where(sense == 0, rhs, -INF), rhs)
+        self.row_upper = np.where(sense <= 0, np.where(sense == 0, rhs, INF), rhs)
+        lp.col_lower_, lp.col_upper_ = self.col_lower, self.col_upper
+        lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr
         lp.a_matrix_.index_ = a.indices
         lp.a_matrix_.value_ = a.data
-        self.integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
+        self.integer = np.fromiter((v.is_integer() for v in self.columns), dtype=bool, count=n)
         self.h.passModel(lp)
         # Mark the few integer columns afterwards: a full integrality list costs one Python object per column.
         idx = np.flatnonzero(self.integer).astype(np.int32)
         if len(idx):
             self.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
-        self.lower, self.upper = lp.col_lower_.copy(), lp.col_upper_.copy()
         self.a = a
-        self.row_lower, self.row_upper = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
-        self.col_lower, self.col_upper = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
         self.cost = np.asarray(c, dtype=float)
         self.span_problem = self._span_problem()
+
+    @cached_property
+    def col_index(self) -> dict[int, int]:
+        """HiGHS's column of each Pyomo variable, by id: made when first asked for, as it costs a dict entry per column."""
+        return {id(v): i for i, v in enumerate(self.columns)}
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -328,7 +333,7 @@ class HighsRun:
         self.columns.append(v)
         self.col_index[id(v)] = i
         self.integer = np.append(self.integer, v.is_integer())
-        self.lower, self.upper = np.append(self.lower, lb), np.append(self.upper, ub)
+        self.col_lower, self.col_upper = np.append(self.col_lower, lb), np.append(self.col_upper, ub)
         if v.is_integer():
             self.h.changeColIntegrality(i, highspy.HighsVarType.kInteger)
         return i
