@@ -23,8 +23,12 @@ COMPONENTS = (
 
 def affine(pairs, const: float = 0.0) -> LinearExpression:
     """Σ c·v + const from (c, v) pairs, built directly (much faster than Python's sum over Pyomo terms);
-    a variable may appear more than once: the compiler adds its coefficients."""
-    args = [MonomialTermExpression((c, v)) for c, v in pairs]
+    a variable may appear more than once: the compiler adds its coefficients.
+
+    A term with coefficient 1 is the variable itself, which Pyomo's LinearExpression reads as 1·v: most
+    balance terms are, and a monomial object costs about 100 bytes a term.
+    """
+    args = [v if c == 1 else MonomialTermExpression((c, v)) for c, v in pairs]
     if const:
         args.append(const)
     return LinearExpression(args)
