@@ -188,7 +188,9 @@ def add_member_balance(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
                             out = out + [(1.0, cons[key])]
                         if out:
                             rows[key] = terms + _neg(out)
-    m.balance = pyo.Constraint(list(rows), rule=lambda m, *key: (0.0, affine(rows[key]), None))
+    m.balance = pyo.Constraint(list(rows))
+    for key, terms in rows.items():
+        m.balance[key] = (0.0, affine(terms), None)
 
 
 def add_use(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
@@ -196,10 +198,11 @@ def add_use(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
     keys = set(g.used) | {(n, mat, t, s) for n, mat, t in d.demand if t in d.delta and n in d.members
                           for s in d.scenarios if scenario_demand(d, n, mat, t, s) > 0}
     keys = sorted(k for k in keys if k[0] in d.members)
-    m.use = pyo.Constraint(keys, rule=lambda m, n, mat, t, s: (
-        scenario_demand(d, n, mat, t, s) / d.scale[mat],
-        affine([(c, v) for _, c, v in g.cons.get((n, mat, t, s), ())] + g.short.get((n, mat, t, s), [])
-               + _neg(g.used.get((n, mat, t, s), ()))), None))
+    m.use = pyo.Constraint(keys)
+    for n, mat, t, s in keys:
+        key = (n, mat, t, s)
+        m.use[key] = (scenario_demand(d, n, mat, t, s) / d.scale[mat], affine(
+            [(c, v) for _, c, v in g.cons.get(key, ())] + g.short.get(key, []) + _neg(g.used.get(key, ()))), None)
 
 
 def add_nonmember_balance(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
@@ -211,12 +214,16 @@ def add_nonmember_balance(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None
         if r not in members:
             inflow[r, mat, t, s] += terms
     keys = sorted(k for k in set(g.used) | set(inflow) if k[0] not in members and g.used.get(k))
-    m.nonmember_balance = pyo.Constraint(keys, rule=lambda m, r, mat, t, s: (0.0, affine(
-        g.made.get((r, mat, t, s), []) + inflow.get((r, mat, t, s), []) + _neg(g.used.get((r, mat, t, s), []))
-        + _neg(g.ship_out.get((r, mat, r, t, s), []))), None))
+    m.nonmember_balance = pyo.Constraint(keys)
+    for r, mat, t, s in keys:
+        key = (r, mat, t, s)
+        m.nonmember_balance[key] = (0.0, affine(g.made.get(key, []) + inflow.get(key, []) + _neg(g.used.get(key, []))
+                                                + _neg(g.ship_out.get((r, mat, r, t, s), []))), None)
     out = sorted((r, mat, t, s) for (r, mat, og, t, s) in g.ship_out if r not in members)
-    m.no_transshipment = pyo.Constraint(out, rule=lambda m, r, mat, t, s: (None, affine(
-        g.ship_out[r, mat, r, t, s] + _neg(g.made.get((r, mat, t, s), []))), 0.0))
+    m.no_transshipment = pyo.Constraint(out)
+    for r, mat, t, s in out:
+        m.no_transshipment[r, mat, t, s] = (None, affine(g.ship_out[r, mat, r, t, s]
+                                                         + _neg(g.made.get((r, mat, t, s), []))), 0.0)
 
 
 def add_policies(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
@@ -243,5 +250,9 @@ def add_policies(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
             if cap_1 is not None:
                 for og in sorted({og for og, _, _ in flows if og != COALITION}):
                     single[who, mat, t, s, og] = row([(c, v) for o2, c, v in flows if o2 == og], cap_1, short, use, dem)
-    m.concern_share = pyo.Constraint(list(conc), rule=lambda m, *k: (None, affine(conc[k][0]), conc[k][1]))
-    m.single_origin_share = pyo.Constraint(list(single), rule=lambda m, *k: (None, affine(single[k][0]), single[k][1]))
+    m.concern_share = pyo.Constraint(list(conc))
+    for key, (terms, bound) in conc.items():
+        m.concern_share[key] = (None, affine(terms), bound)
+    m.single_origin_share = pyo.Constraint(list(single))
+    for key, (terms, bound) in single.items():
+        m.single_origin_share[key] = (None, affine(terms), bound)

@@ -67,13 +67,11 @@ def add_production(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
     m.prod_index = idx
     m.prod = pyo.Var(idx, domain=pyo.NonNegativeReals, bounds=lambda m, p, t, s: (0, bound.get((p, t, s))))
     prod = dict(m.prod.items())
-
-    def cap_rule(m, p, t, s):
+    m.capacity = pyo.Constraint(list(on_terms))
+    for (p, t, s), gs in on_terms.items():
         cap = float(d.projects[p]["capacity_tpy"]) / d.scale[d.projects[p]["output"]]
-        return (None, affine([(1.0, prod[p, t, s])] + [(-cap * g, fid[(p, *key)]) for key, g in on_terms[p, t, s].items()]),
-                0.0)
-
-    m.capacity = pyo.Constraint(list(on_terms), rule=cap_rule)
+        m.capacity[p, t, s] = (None, affine([(1.0, prod[p, t, s])] + [(-cap * g, fid[(p, *key)]) for key, g in gs.items()]),
+                               0.0)
     for (p, t, s), var in prod.items():
         r = d.projects[p]
         ledger.add("variable_cost", t, (s,), var, float(r["var_cost_usd_per_t"]) / USD_PER_MUSD * d.scale[r["output"]])

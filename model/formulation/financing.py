@@ -43,8 +43,9 @@ def add_purchase_cap(m: pyo.ConcreteModel, d: ModelData, cap: dict) -> None:
     for k, g, t, v in m.buy_index:
         groups[k, t, v].append(m.buy[k, g, t, v])
     idx = [key for key, vs in groups.items() if cap[key[0]] is not None and len(vs) > 1]
-    m.purchase_cap = pyo.Constraint(idx, rule=lambda m, k, t, v: (None, affine([(1.0, x) for x in groups[k, t, v]]),
-                                                                  cap[k]))
+    m.purchase_cap = pyo.Constraint(idx)
+    for k, t, v in idx:
+        m.purchase_cap[k, t, v] = (None, affine([(1.0, x) for x in groups[k, t, v]]), cap[k])
 
 
 def acq_coef(d: ModelData, k: str, wshock: float = 1.0) -> float:
@@ -80,8 +81,9 @@ def add_fid_once(m: pyo.ConcreteModel, d: ModelData) -> None:
     for p in d.costed:
         if d.projects[p]["status"] == "candidate" and len(d.window[p]) > 1:
             rows += [(p, path) for path in _paths(d, p, d.window[p])]
-    m.fid_once = pyo.Constraint(range(len(rows)), rule=lambda m, i: (
-        None, affine([(1.0, m.fid[rows[i][0], tau, v]) for tau, v in rows[i][1]]), 1.0))
+    m.fid_once = pyo.Constraint(range(len(rows)))
+    for i, (p, path) in enumerate(rows):
+        m.fid_once[i] = (None, affine([(1.0, m.fid[p, tau, v]) for tau, v in path]), 1.0)
 
 
 def add_public_share(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -98,11 +100,17 @@ def add_public_share(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     lo_idx = [key for key in m.fid_index if d.projects[key[0]]["status"] == "candidate"
               and d.projects[key[0]]["min_public_share"] > 0 and capex(key[0]) > 0]
-    m.public_share_min = pyo.Constraint(lo_idx, rule=lambda m, p, tau, v: (0.0, affine(
-        [(1.0, a) for a in by_pt[p, tau, v]] + [(-d.projects[p]["min_public_share"] * capex(p), m.fid[p, tau, v])]), None))
+    m.public_share_min = pyo.Constraint(lo_idx)
+    for p, tau, v in lo_idx:
+        m.public_share_min[p, tau, v] = (0.0, affine(
+            [(1.0, a) for a in by_pt[p, tau, v]] + [(-d.projects[p]["min_public_share"] * capex(p), m.fid[p, tau, v])]),
+            None)
     hi_idx = [key for key in m.fid_index if by_pt.get(key)]
-    m.public_share_max = pyo.Constraint(hi_idx, rule=lambda m, p, tau, v: (None, affine(
-        [(1.0, a) for a in by_pt[p, tau, v]] + [(-d.projects[p]["max_public_share"] * capex(p), m.fid[p, tau, v])]), 0.0))
+    m.public_share_max = pyo.Constraint(hi_idx)
+    for p, tau, v in hi_idx:
+        m.public_share_max[p, tau, v] = (None, affine(
+            [(1.0, a) for a in by_pt[p, tau, v]] + [(-d.projects[p]["max_public_share"] * capex(p), m.fid[p, tau, v])]),
+            0.0)
 
 
 def add_aid_cap(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -145,8 +153,9 @@ def add_fund_budgets(m: pyo.ConcreteModel, d: ModelData) -> None:
                 if terms:
                     rows[f, t, mu] = terms
     m.budget_index = list(rows)
-    m.budget = pyo.Constraint(m.budget_index, rule=lambda m, f, t, mu: (
-        None, affine(rows[f, t, mu]), d.budget.get((f, t), 0.0)))
+    m.budget = pyo.Constraint(m.budget_index)
+    for (f, t, mu), terms in rows.items():
+        m.budget[f, t, mu] = (None, affine(terms), d.budget.get((f, t), 0.0))
 
 
 def _fid_by(m, d: ModelData, q: str, t: int, s: str) -> list | int:
@@ -182,9 +191,9 @@ def add_dependencies(m: pyo.ConcreteModel, d: ModelData) -> None:
                     terms += got
             if terms:
                 rows.setdefault((tuple(sorted((id(x), c) for c, x in terms)), 1.0 - const), (terms, 1.0 - const))
-    rows_list = list(rows.values())
-    m.dependencies = pyo.Constraint(range(len(rows_list)), rule=lambda m, i: (
-        None, affine(rows_list[i][0]), rows_list[i][1]))
+    m.dependencies = pyo.Constraint(range(len(rows)))
+    for i, (terms, bound) in enumerate(rows.values()):
+        m.dependencies[i] = (None, affine(terms), bound)
 
 
 def add_decision_costs(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:

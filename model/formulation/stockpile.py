@@ -59,8 +59,10 @@ def add_release_cap(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Σ_g rel[k,g,t,μ] ≤ max_release_tpy_k where several origins share the cap (one origin: its bound)."""
     groups = _by_node(m.rel, m.rel_index)
     idx = [key for key, vs in groups.items() if d.stockpiles[key[0]]["max_release_tpy"] is not None and len(vs) > 1]
-    m.release_cap = pyo.Constraint(idx, rule=lambda m, k, t, mu: (None, affine([(1.0, x) for x in groups[k, t, mu]]),
-                                   float(d.stockpiles[k]["max_release_tpy"]) / d.scale[d.stockpiles[k]["material"]]))
+    m.release_cap = pyo.Constraint(idx)
+    for k, t, mu in idx:
+        m.release_cap[k, t, mu] = (None, affine([(1.0, x) for x in groups[k, t, mu]]),
+                                   float(d.stockpiles[k]["max_release_tpy"]) / d.scale[d.stockpiles[k]["material"]])
 
 
 def initial_holding(d: ModelData, k: str, g: str) -> float:
@@ -76,7 +78,8 @@ def add_inventory_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
     tree = d.tree
     buy, rel = dict(m.buy.items()), dict(m.rel.items())
 
-    def rule(m, k, g, t, mu):
+    m.inventory = pyo.Constraint(m.inv_index)
+    for k, g, t, mu in m.inv_index:
         terms = [(1.0, m.inv[k, g, t, mu])]
         const = 0.0
         if t > d.start:
@@ -89,17 +92,17 @@ def add_inventory_balance(m: pyo.ConcreteModel, d: ModelData) -> None:
         x = rel.get((k, g, t, mu))
         if x is not None:
             terms.append((1.0, x))
-        return (const, affine(terms), const)
-
-    m.inventory = pyo.Constraint(m.inv_index, rule=rule)
+        m.inventory[k, g, t, mu] = (const, affine(terms), const)
 
 
 def add_inventory_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Σ_g inv[k,g,t,μ] ≤ capacity_k, an explicit row so that its dual can be reported."""
     groups = _by_node(m.inv, m.inv_index)
     idx = [key for key in groups if d.stockpiles[key[0]]["capacity_t"] is not None]
-    m.inv_capacity = pyo.Constraint(idx, rule=lambda m, k, t, mu: (None, affine([(1.0, x) for x in groups[k, t, mu]]),
-                                    float(d.stockpiles[k]["capacity_t"]) / d.scale[d.stockpiles[k]["material"]]))
+    m.inv_capacity = pyo.Constraint(idx)
+    for k, t, mu in idx:
+        m.inv_capacity[k, t, mu] = (None, affine([(1.0, x) for x in groups[k, t, mu]]),
+                                    float(d.stockpiles[k]["capacity_t"]) / d.scale[d.stockpiles[k]["material"]])
 
 
 def add_terminal_value(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
@@ -110,8 +113,9 @@ def add_terminal_value(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> No
     m.tv_index = idx
     m.tv = pyo.Var(idx, domain=pyo.NonNegativeReals, bounds=lambda m, k, mu: (
         0, float(d.stockpiles[k]["initial_t"]) / d.scale[d.stockpiles[k]["material"]]))
-    m.terminal_value = pyo.Constraint(idx, rule=lambda m, k, mu: (None, affine(
-        [(1.0, m.tv[k, mu])] + [(-1.0, x) for x in groups[k, d.end, mu]]), 0.0))
+    m.terminal_value = pyo.Constraint(idx)
+    for k, mu in idx:
+        m.terminal_value[k, mu] = (None, affine([(1.0, m.tv[k, mu])] + [(-1.0, x) for x in groups[k, d.end, mu]]), 0.0)
     for k, mu in idx:
         mat = d.stockpiles[k]["material"]
         value = float(d.materials[mat]["price_usd_per_t"]) / USD_PER_MUSD * d.scale[mat]
