@@ -310,27 +310,31 @@ class Routes:
     zero cost. `legs` holds the allowed legs that can carry something (o can
     hold m, d can use it); `tariff(g, d, m)` is the tariff of the row matching
     (g, d, m), allowed or not: the tariff on tonnes of origin g re-exported to d.
+
+    Of each row only what a leg needs is kept: a case may have a row per lane.
     """
 
     def __init__(self, rows: list[dict]):
-        self.by_key: dict[tuple, tuple[int, dict]] = {}
+        # (origin, destination, material) -> (score, (transport, tariff) or None when closed, tariff)
+        self.by_key: dict[tuple, tuple[int, tuple[float, float] | None, float]] = {}
         self.named_pairs: dict[str | None, set] = defaultdict(set)  # material (None = all) -> {(o, d)} named both
         self.named_origins: dict[str | None, set] = defaultdict(set)
         self.named_destinations: dict[str | None, set] = defaultdict(set)
         for r in rows:
             o, dd, m = r["origin"], r["destination"], r["material"]
             score = 4 * (m is not None) + 2 * (o != WILDCARD) + (dd != WILDCARD)
-            self.by_key[o, dd, m] = (score, r)
+            tariff = float(r["tariff_pct"])
+            self.by_key[o, dd, m] = (score, (float(r["transport_usd_per_t"]), tariff) if r["allowed"] else None, tariff)
             if o != WILDCARD and dd != WILDCARD:
                 self.named_pairs[m].add((o, dd))
             elif o != WILDCARD:
                 self.named_origins[m].add(o)
             elif dd != WILDCARD:
                 self.named_destinations[m].add(dd)
-        self._memo: dict[tuple[str, str, str], dict | None] = {}
+        self._memo: dict[tuple[str, str, str], tuple | None] = {}
 
-    def row(self, o: str, d: str, m: str) -> dict | None:
-        """The Routes row that applies to (o, d, m), or None when no row matches."""
+    def _rule(self, o: str, d: str, m: str) -> tuple[int, tuple[float, float] | None, float] | None:
+        """What the Routes row that applies to (o, d, m) says (see `by_key`), or None when no row matches."""
         key = (o, d, m)
         if key not in self._memo:
             best = None
@@ -339,25 +343,23 @@ class Routes:
                 hit = self.by_key.get(k)
                 if hit is not None and (best is None or hit[0] > best[0]):
                     best = hit
-            self._memo[key] = None if best is None else best[1]
+            self._memo[key] = best
         return self._memo[key]
 
     def leg(self, o: str, d: str, m: str) -> tuple[float, float] | None:
         """(transport_usd_per_t, tariff_pct) of an allowed leg, None when the leg is closed."""
-        r = self.row(o, d, m)
-        if r is None:
-            return (0.0, 0.0)
-        return (float(r["transport_usd_per_t"]), float(r["tariff_pct"])) if r["allowed"] else None
+        r = self._rule(o, d, m)
+        return (0.0, 0.0) if r is None else r[1]
 
     def tariff(self, o: str, d: str, m: str) -> float:
-        r = self.row(o, d, m)
-        return 0.0 if r is None else float(r["tariff_pct"])
+        r = self._rule(o, d, m)
+        return 0.0 if r is None else r[2]
 
     def _open_by_default(self, m: str) -> bool:
         """Whether a pair no row names is allowed for m (the wildcard rows, or no row at all)."""
         for k in ((WILDCARD, WILDCARD, m), (WILDCARD, WILDCARD, None)):
             if k in self.by_key:
-                return bool(self.by_key[k][1]["allowed"])
+                return self.by_key[k][1] is not None
         return True
 
     def legs(self, src: dict[str, set], use: dict[str, set]) -> dict[tuple[str, str, str], tuple[float, float]]:

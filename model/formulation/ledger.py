@@ -9,6 +9,7 @@ cost, a node's scenarios for a decision taken at that node.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -36,18 +37,35 @@ def affine(pairs, const: float = 0.0) -> LinearExpression:
 
 @dataclass
 class Ledger:
-    """Cost terms in USD m, undiscounted, each on the scenarios `on` whose path it lies on."""
+    """Cost terms in USD m, undiscounted, each on the scenarios `on` whose path it lies on.
 
-    terms: list[tuple[str, int, tuple[str, ...], object, float]] = field(default_factory=list)  # (component, t, on, var, c)
+    The terms are kept column by column, in the order they were added (the order of the objective's terms, and so
+    of the solver's columns): a tuple per term, with its own float and `on` tuple, costs four times as much.
+    """
+
+    component: list[str] = field(default_factory=list)
+    year: list[int] = field(default_factory=list)
+    on: list[tuple[str, ...]] = field(default_factory=list)  # one tuple object per distinct value
+    var: list = field(default_factory=list)
+    coef: array = field(default_factory=lambda: array("d"))
     constants: list[tuple[str, int, tuple[str, ...], float]] = field(default_factory=list)  # (component, t, on, value)
+    _same_on: dict = field(default_factory=dict, repr=False)
 
     def add(self, component: str, t: int, on: tuple[str, ...], var, coef: float) -> None:
         if coef != 0:
-            self.terms.append((component, t, on, var, coef))
+            self.component.append(component)
+            self.year.append(t)
+            self.on.append(self._same_on.setdefault(on, on))
+            self.var.append(var)
+            self.coef.append(coef)
 
     def add_constant(self, component: str, t: int, on: tuple[str, ...], value: float) -> None:
         if value != 0:
             self.constants.append((component, t, on, value))
+
+    def terms(self):
+        """(component, t, on, var, coef) of every term, in the order added."""
+        return zip(self.component, self.year, self.on, self.var, self.coef)
 
     def linear(self, delta: dict[int, float], weight: dict[str, float], scenario: str | None = None) -> LinearExpression:
         """Σ_t δ_t·cost as one linear expression: expected over scenarios (Σ_s π_s Z_s), or one scenario's Z_s."""
@@ -58,7 +76,7 @@ class Ledger:
                 w_of[on] = sum(weight[s] for s in on) if scenario is None else float(scenario in on)
             return w_of[on]
 
-        terms = [(delta[t] * w(on) * c, var) for _, t, on, var, c in self.terms if w(on)]
+        terms = [(delta[t] * w(on) * c, var) for _, t, on, var, c in self.terms() if w(on)]
         const = sum(delta[t] * w(on) * v for _, t, on, v in self.constants)
         return affine(terms, const)
 
@@ -66,7 +84,7 @@ class Ledger:
         """Z_s for every scenario, in one pass over the terms."""
         pairs: dict[str, list] = defaultdict(list)
         const: dict[str, float] = defaultdict(float)
-        for _, t, on, var, c in self.terms:
+        for _, t, on, var, c in self.terms():
             for s in on:
                 pairs[s].append((delta[t] * c, var))
         for _, t, on, v in self.constants:
@@ -77,7 +95,7 @@ class Ledger:
     def evaluate(self, delta: dict[int, float], weight: dict[str, float], scenarios: list[str]) -> dict:
         """Present-value cost by component: 'expected' (weighted) and per scenario, from loaded values."""
         acc: dict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
-        for comp, t, on, var, c in self.terms:
+        for comp, t, on, var, c in self.terms():
             acc[comp, on] += delta[t] * c * (var.value or 0.0)
         for comp, t, on, v in self.constants:
             acc[comp, on] += delta[t] * v
