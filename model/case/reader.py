@@ -26,16 +26,23 @@ IGNORED_SHEETS = ("overview", "readme", "lists")  # the template's own sheets
 _A1 = re.compile(r"([A-Z]+)([0-9]+)")
 
 
-@dataclass
+_NOT_INHERITED: dict[str, tuple[str, str]] = {}  # shared by every record read from one file alone: never changed
+
+
+@dataclass(slots=True)
 class Record:
-    """One row of a case sheet, with where each value came from."""
+    """One row of a case sheet, with where each value came from.
+
+    A case may have a row per lane: a record has slots rather than a dict of attributes, and one whose values all
+    come from its own file shares one empty `inherited`.
+    """
 
     sheet: str
     values: dict[str, Any]
     file: str
     row: int
     letters: dict[str, str]  # column -> letter in the file the row came from
-    inherited: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (file, A1) from a base
+    inherited: dict[str, tuple[str, str]] = field(default_factory=lambda: _NOT_INHERITED)  # column -> (file, A1)
 
     def get(self, col: str, default=None):
         """The value of `col`, or `default` when blank."""
@@ -420,4 +427,4 @@ def _overlay(base: Record, top: Record) -> Record:
     values.pop("_bad", None)
     if bad:
         values["_bad"] = tuple(sorted(bad))
-    return Record(top.sheet, values, top.file, top.row, top.letters, inherited)
+    return Record(top.sheet, values, top.file, top.row, top.letters, inherited or _NOT_INHERITED)
