@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 
 import pyomo.environ as pyo
 
@@ -201,8 +202,8 @@ def add_use(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
     m.use = pyo.Constraint(keys)
     for n, mat, t, s in keys:
         key = (n, mat, t, s)
-        m.use[key] = (scenario_demand(d, n, mat, t, s) / d.scale[mat], affine(
-            [(c, v) for _, c, v in g.cons.get(key, ())] + g.short.get(key, []) + _neg(g.used.get(key, ()))), None)
+        terms = chain(((c, v) for _, c, v in g.cons.get(key, ())), g.short.get(key, ()), _neg(g.used.get(key, ())))
+        m.use[key] = (scenario_demand(d, n, mat, t, s) / d.scale[mat], affine(terms), None)
 
 
 def add_nonmember_balance(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:

@@ -27,9 +27,11 @@ def affine(pairs, const: float = 0.0) -> LinearExpression:
     a variable may appear more than once: the compiler adds its coefficients.
 
     A term with coefficient 1 is the variable itself, which Pyomo's LinearExpression reads as 1·v: most
-    balance terms are, and a monomial object costs about 100 bytes a term.
+    balance terms are, and a monomial object costs about 100 bytes a term. Any other term's (c, v) pair becomes
+    its monomial's arguments, so that no second pair is made. `pairs` may be a generator: pairs made one at a time
+    and dropped at once leave no holes among the rows that stay.
     """
-    args = [v if c == 1 else MonomialTermExpression((c, v)) for c, v in pairs]
+    args = [pair[1] if pair[0] == 1 else MonomialTermExpression(tuple(pair)) for pair in pairs]
     if const:
         args.append(const)
     return LinearExpression(args)
@@ -76,9 +78,8 @@ class Ledger:
                 w_of[on] = sum(weight[s] for s in on) if scenario is None else float(scenario in on)
             return w_of[on]
 
-        terms = [(delta[t] * w(on) * c, var) for _, t, on, var, c in self.terms() if w(on)]
         const = sum(delta[t] * w(on) * v for _, t, on, v in self.constants)
-        return affine(terms, const)
+        return affine(((delta[t] * w(on) * c, var) for _, t, on, var, c in self.terms() if w(on)), const)
 
     def by_scenario(self, delta: dict[int, float], scenarios: list[str]) -> dict[str, LinearExpression]:
         """Z_s for every scenario, in one pass over the terms."""

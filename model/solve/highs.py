@@ -92,7 +92,9 @@ class HighsRun:
         except InfeasibleConstraintException as exc:  # fixed variables violate a row
             raise TriviallyInfeasible(str(exc)) from exc
         self.columns = list(info.columns)
-        self.rows = list(info.rows)
+        # The constraint of each row (a ranged one gives two rows). Not the compiler's (constraint, sense) entries:
+        # kept, they would hold one small object per row spread through all the memory the compiler used.
+        self.rows = [con for con, _ in info.rows]
         self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
         # The compiler maps a maximised objective to a minimisation; HiGHS is told the true sense instead,
         # so that the objective and bound it reports read as the model's.
@@ -109,6 +111,7 @@ class HighsRun:
 
     def _pass(self, info) -> None:
         n, a = len(self.columns), info.A.tocsc()
+        sense = np.fromiter((mult for _, mult in info.rows), dtype=int, count=len(info.rows))
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, a.shape[0]
         c = info.c.toarray()[0] if info.c.shape[0] else np.zeros(n)
@@ -120,7 +123,6 @@ class HighsRun:
         # The arrays are kept for the check (`check`): HighsLp hands its vectors back as Python lists.
         self.col_lower = np.fromiter((-INF if v.lb is None else v.lb for v in self.columns), dtype=float, count=n)
         self.col_upper = np.fromiter((INF if v.ub is None else v.ub for v in self.columns), dtype=float, count=n)
-        sense = np.fromiter((mult for _, mult in self.rows), dtype=int, count=len(self.rows))
         rhs = np.asarray(info.rhs, dtype=float)
         self.row_lower = np.where(sense >= 0, np.where(sense == 0, rhs, -INF), rhs)
         self.row_upper = np.where(sense <= 0, np.where(sense == 0, rhs, INF), rhs)
@@ -206,7 +208,7 @@ class HighsRun:
                 at = f"the cost of {self.columns[lo].name} and of {self.columns[hi].name}"
             else:
                 rows = self.a.indices
-                at = f"{self.rows[rows[lo]][0].name} and {self.rows[rows[hi]][0].name}"
+                at = f"{self.rows[rows[lo]].name} and {self.rows[rows[hi]].name}"
             return (f"the case's numbers span too many orders of magnitude for the solver: {what} from "
                     f"{mags[lo]:.3g} to {mags[hi]:.3g} ({at}), over the {limit:.0e} it handles reliably; bring the "
                     "largest quantities, capacities or costs down to what is meant")
@@ -253,7 +255,7 @@ class HighsRun:
         row_v = float(rows[worst_row]) if worst_row >= 0 else 0.0
         col_v = float(cols[worst_col]) if worst_col >= 0 else 0.0
         if row_v >= col_v and worst_row >= 0:
-            where, size = self.rows[worst_row][0].name, row_v
+            where, size = self.rows[worst_row].name, row_v
             amount = float(max(self.row_lower[worst_row] - act[worst_row], act[worst_row] - self.row_upper[worst_row]))
         elif worst_col >= 0:
             where, size = f"the bounds of {self.columns[worst_col].name}", col_v
@@ -295,7 +297,7 @@ class HighsRun:
                 value.append(float(c))
             lower.append(-INF if con.lower is None else float(pyo.value(con.lower)) - const)
             upper.append(INF if con.upper is None else float(pyo.value(con.upper)) - const)
-            self.rows.append((con, 0))
+            self.rows.append(con)
         if not lower:
             return
         self.edited = True
@@ -371,7 +373,7 @@ class HighsRun:
         """Dual of each constraint (by id of its ConstraintData), summing the rows it became."""
         duals = self.h.getSolution().row_dual
         out: dict[int, float] = {}
-        for (con, _), y in zip(self.rows, duals):
+        for con, y in zip(self.rows, duals):
             out[id(con)] = out.get(id(con), 0.0) + float(y) / OBJECTIVE_SCALE
         return out
 
