@@ -44,7 +44,8 @@ def add_shipments(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger) -> None:
         transport, leg_tariff = d.routes[o, dd, mat]
         sig = d.scale[mat] / USD_PER_MUSD
         ledger.add("transport", t, (s,), var, transport * sig)
-        tariff = d.route_rules.tariff(g, dd, mat) if dd in members and g != COALITION else leg_tariff
+        # tonnes of origin g re-exported by a member o pay g's tariff into d; o's own tonnes pay the leg's
+        tariff = d.route_rules.tariff(g, dd, mat) if dd in members and g not in (COALITION, o) else leg_tariff
         if tariff:
             base = float(d.materials[mat]["price_usd_per_t"]) * d.effects[s].wshock.get((mat, t), 1.0)
             ledger.add("tariffs", t, (s,), var, tariff / PCT * base * sig)

@@ -317,39 +317,33 @@ class Routes:
     def __init__(self, rows: list[dict]):
         # (origin, destination, material) -> (score, (transport, tariff) or None when closed, tariff)
         self.by_key: dict[tuple, tuple[int, tuple[float, float] | None, float]] = {}
-        self.named_pairs: dict[str | None, set] = defaultdict(set)  # material (None = all) -> {(o, d)} named both
-        self.named_origins: dict[str | None, set] = defaultdict(set)
-        self.named_destinations: dict[str | None, set] = defaultdict(set)
         for r in rows:
             o, dd, m = r["origin"], r["destination"], r["material"]
             score = 4 * (m is not None) + 2 * (o != WILDCARD) + (dd != WILDCARD)
             tariff = float(r["tariff_pct"])
             self.by_key[o, dd, m] = (score, (float(r["transport_usd_per_t"]), tariff) if r["allowed"] else None, tariff)
-            if o != WILDCARD and dd != WILDCARD:
-                self.named_pairs[m].add((o, dd))
-            elif o != WILDCARD:
-                self.named_origins[m].add(o)
-            elif dd != WILDCARD:
-                self.named_destinations[m].add(dd)
+        # what `tariff` and `leg` were asked about; `legs` resolves each pair once and keeps only the allowed legs
         self._memo: dict[tuple[str, str, str], tuple | None] = {}
 
-    def _rule(self, o: str, d: str, m: str) -> tuple[int, tuple[float, float] | None, float] | None:
+    def _resolve(self, o: str, d: str, m: str) -> tuple[int, tuple[float, float] | None, float] | None:
         """What the Routes row that applies to (o, d, m) says (see `by_key`), or None when no row matches."""
+        best = None
+        for k in ((o, d, m), (WILDCARD, d, m), (o, WILDCARD, m), (WILDCARD, WILDCARD, m),
+                  (o, d, None), (WILDCARD, d, None), (o, WILDCARD, None), (WILDCARD, WILDCARD, None)):
+            hit = self.by_key.get(k)
+            if hit is not None and (best is None or hit[0] > best[0]):
+                best = hit
+        return best
+
+    def _rule(self, o: str, d: str, m: str) -> tuple[int, tuple[float, float] | None, float] | None:
         key = (o, d, m)
         if key not in self._memo:
-            best = None
-            for k in ((o, d, m), (WILDCARD, d, m), (o, WILDCARD, m), (WILDCARD, WILDCARD, m),
-                      (o, d, None), (WILDCARD, d, None), (o, WILDCARD, None), (WILDCARD, WILDCARD, None)):
-                hit = self.by_key.get(k)
-                if hit is not None and (best is None or hit[0] > best[0]):
-                    best = hit
-            self._memo[key] = best
+            self._memo[key] = self._resolve(o, d, m)
         return self._memo[key]
 
     def leg(self, o: str, d: str, m: str) -> tuple[float, float] | None:
         """(transport_usd_per_t, tariff_pct) of an allowed leg, None when the leg is closed."""
-        r = self._rule(o, d, m)
-        return (0.0, 0.0) if r is None else r[1]
+        return _leg_of(self._rule(o, d, m))
 
     def tariff(self, o: str, d: str, m: str) -> float:
         r = self._rule(o, d, m)
@@ -361,6 +355,22 @@ class Routes:
             if k in self.by_key:
                 return self.by_key[k][1] is not None
         return True
+
+    def _named(self, m: str, holders: set, users: set) -> set[tuple[str, str]]:
+        """(holder, user) pairs that a row for m (or for every material) names by origin, destination or both."""
+        cand = set()
+        for o, d, mm in self.by_key:
+            if mm not in (m, None):
+                continue
+            if o != WILDCARD and d != WILDCARD:
+                if o in holders and d in users:
+                    cand.add((o, d))
+            elif o != WILDCARD:
+                if o in holders:
+                    cand |= {(o, u) for u in users}
+            elif d != WILDCARD and d in users:
+                cand |= {(h, d) for h in holders}
+        return cand
 
     def legs(self, src: dict[str, set], use: dict[str, set]) -> dict[tuple[str, str, str], tuple[float, float]]:
         """Allowed legs (o, d, m), o ≠ d, o able to hold m and d to use it -> (transport, tariff_pct).
@@ -374,16 +384,18 @@ class Routes:
             if self._open_by_default(m):
                 pairs = ((o, d) for o in sorted(holders) for d in sorted(users))
             else:
-                cand = set()
-                for mm in (m, None):
-                    cand |= {(o, d) for o, d in self.named_pairs.get(mm, ()) if o in holders and d in users}
-                    cand |= {(o, d) for o in self.named_origins.get(mm, ()) if o in holders for d in users}
-                    cand |= {(o, d) for d in self.named_destinations.get(mm, ()) if d in users for o in holders}
-                pairs = iter(sorted(cand))
+                pairs = iter(sorted(self._named(m, holders, users)))
             for o, d in pairs:
-                if o != d and (leg := self.leg(o, d, m)) is not None:
+                if o == d:
+                    continue
+                if (leg := _leg_of(self._resolve(o, d, m))) is not None:
                     out[o, d, m] = leg
         return out
+
+
+def _leg_of(rule: tuple | None) -> tuple[float, float] | None:
+    """The leg a resolved Routes rule gives: open at zero cost when no row matches, None when closed."""
+    return (0.0, 0.0) if rule is None else rule[1]
 
 
 def holders_and_users(projects: dict, inputs: dict, byproducts: dict, supply: dict, stockpiles: dict,

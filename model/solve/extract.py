@@ -187,7 +187,7 @@ def _supply(m, d: ModelData) -> tuple[pd.DataFrame, pd.DataFrame]:
         if dd in members:
             row = acc[s, dd, mat, t]
             row[f"imports_{d.bloc(g)}_t"] += q
-            rate = d.route_rules.tariff(g, dd, mat) if g != COALITION else d.routes[o, dd, mat][1]
+            rate = d.route_rules.tariff(g, dd, mat) if g not in (COALITION, o) else d.routes[o, dd, mat][1]
             if rate:
                 price = float(d.materials[mat]["price_usd_per_t"]) * d.effects[s].wshock.get((mat, t), 1.0)
                 row["tariffs_musd"] += q * rate / 100 * price / USD_PER_MUSD
