@@ -3,6 +3,7 @@ and import policies."""
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import chain
@@ -69,6 +70,35 @@ class Groups:
     cons: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, t, s): [(g, coef, var)] what n uses, by origin
     sinks: set = field(default_factory=set)  # (n, m) where nothing leaves: no shipment out, no stockpile of m
     short: dict = field(default_factory=lambda: defaultdict(list))  # (n, m, t, s)
+
+
+class Uses:
+    """What each member uses, by origin: (n, m, t, s) -> [(g, coef, var)], as `Groups.cons` (cons[n,m,g], or at a
+    sink the inflow of each origin and what is made there).
+
+    Kept with the model as flat columns: a receiving member has a term per arriving shipment, and a tuple each
+    would cost three times as much.
+    """
+
+    def __init__(self, groups: dict[tuple, list[tuple[str, float, object]]]):
+        self._keys = list(groups)
+        self._ends = array("q")
+        self._origin: list[str] = []
+        self._coef = array("d")
+        self._var: list = []
+        for terms in groups.values():
+            for og, c, v in terms:
+                self._origin.append(og)
+                self._coef.append(c)
+                self._var.append(v)
+            self._ends.append(len(self._var))
+
+    def items(self):
+        """(key, [(g, coef, var)]) for every key, in the order the terms were grouped."""
+        start = 0
+        for key, end in zip(self._keys, self._ends):
+            yield key, list(zip(self._origin[start:end], self._coef[start:end], self._var[start:end]))
+            start = end
 
 
 def group_terms(m: pyo.ConcreteModel, d: ModelData) -> Groups:
@@ -141,7 +171,7 @@ def add_consumption(m: pyo.ConcreteModel, d: ModelData, g: Groups) -> None:
     m.cons = pyo.Var(idx, domain=pyo.NonNegativeReals)
     for (n, mat, og, t, s), var in m.cons.items():
         g.cons[n, mat, t, s].append((og, 1.0, var))
-    m.uses = g.cons  # what each member uses, by origin: read by the extraction of the Dependence table
+    m.uses = Uses(g.cons)  # read by the extraction of the Dependence table
 
 
 def add_shortfall(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, g: Groups) -> None:
