@@ -8,9 +8,10 @@ one ledger (`ledger.py`) from which the objective, Z_s and the breakdown are
 all read. The model is returned unsolved.
 
 Each constraint family declares its rows over their index and then fills
-them, rather than handing Pyomo a rule: Pyomo keeps a component's rule for as
-long as the model lives, and with it everything the rule's closure holds (the
-pre-grouped terms, often larger than the rows themselves).
+them, rather than handing Pyomo a rule, and the objective is declared and
+then given its expression: Pyomo keeps a component's rule or initial
+expression for as long as the model lives, and with it everything the rule's
+closure holds (the pre-grouped terms, often larger than the rows themselves).
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, risk: bool
     rw = float(d.settings["risk_weight"]) if risk else 0.0
     m.risk_weight = rw
     if rw <= 0:
-        m.cost = pyo.Objective(expr=expected, sense=pyo.minimize)
+        m.cost = pyo.Objective(sense=pyo.minimize)  # declared, then given its expression: see the package's docstring
+        m.cost.expr = expected
         return
     alpha = float(d.settings["cvar_alpha"])
     m.eta = pyo.Var(domain=pyo.Reals)
@@ -26,4 +27,5 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, risk: bool
     z = ledger.by_scenario(d.delta, d.scenarios)
     m.cvar_excess = pyo.Constraint(d.scenarios, rule=lambda m, s: m.u[s] >= z[s] - m.eta)
     m.cvar_term = pyo.Expression(expr=rw * (m.eta + 1.0 / (1.0 - alpha) * sum(d.weight[s] * m.u[s] for s in d.scenarios)))
-    m.cost = pyo.Objective(expr=expected + m.cvar_term, sense=pyo.minimize)
+    m.cost = pyo.Objective(sense=pyo.minimize)
+    m.cost.expr = expected + m.cvar_term
