@@ -63,15 +63,20 @@ def solve_case(case: Case, options: dict | None = None, progress: Callable[[str]
     t0 = time.perf_counter()
     model = build_model(case)
     build_s = time.perf_counter() - t0
-    return solve_model(case, model, opts, say, {"build_s": build_s})
+    return solve_model(case, model, opts, say, {"build_s": build_s}, own_model=True)
 
 
 def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[[str], None] = lambda _m: None,
-                timings: dict | None = None) -> Solution:
+                timings: dict | None = None, own_model: bool = False) -> Solution:
     """Solve a built model of `case` (see solve_case); every solver outcome becomes a Solution.
 
     `time_limit_s` is the run's, from the hand-over to HiGHS on: the main solve, the marginal values and every
     EVPI/VSS solve share it, each getting what is left; KPI solves for which nothing is left are skipped.
+
+    `own_model`: the model is this run's alone (solve_case's). Once HiGHS holds it, and when no EVPI/VSS solve
+    will compile it again, its Pyomo objective is dropped before the solve: the objective holds a term per costed
+    variable, as much memory as HiGHS's whole copy of the model, and nothing reads it again (the costs in the
+    Solution come from the ledger).
     """
     timings = dict(timings or {})
     clock = RunClock(opts)
@@ -85,6 +90,8 @@ def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[
     except ValueError as exc:  # HiGHS refused an option value (e.g. a negative time limit)
         return Solution(sol.FAILED, f"the solver could not start: {exc}", timings=timings, options=_used(opts))
     timings["handover_s"] = time.perf_counter() - t0
+    if own_model and not _kpi_solves(model, opts):
+        _drop_objective(model)
     say(f"solving ({run.sizes['variables']} variables, {run.sizes['constraints']} constraints)")
     out = run.run()
     timings["solve_s"] = out.seconds
@@ -103,12 +110,24 @@ def solve_model(case: Case, model: pyo.ConcreteModel, opts: dict, say: Callable[
     result.kpis["mip_gap"] = out.gap
     if len(model.data.scenarios) > 1 and not opts.get("evpi_vss", True):
         result.kpis["kpi_note"] = "EVPI, VSS and the value of adapting were not computed (--no-kpis)"
-    elif len(model.data.scenarios) > 1:
+    elif _kpi_solves(model, opts):
         say("computing EVPI, VSS and the value of adapting")
         t0 = time.perf_counter()
         result.kpis.update(evpi_vss(case, opts, model, run, out, say, clock))
         timings["evpi_vss_s"] = time.perf_counter() - t0
     return result
+
+
+def _drop_objective(model: pyo.ConcreteModel) -> None:
+    """Remove the model's objective, its expression freed at once (the component itself sits in a reference cycle
+    that only the collector breaks, some time later)."""
+    model.cost.expr = 0
+    model.del_component(model.cost)
+
+
+def _kpi_solves(model: pyo.ConcreteModel, opts: dict) -> bool:
+    """Whether EVPI, VSS and the value of adapting are computed for this model (several scenarios, not --no-kpis)."""
+    return len(model.data.scenarios) > 1 and bool(opts.get("evpi_vss", True))
 
 
 def _ledger_disagrees(result: Solution) -> str:
