@@ -116,8 +116,9 @@ def add_public_share(m: pyo.ConcreteModel, d: ModelData) -> None:
 def add_aid_cap(m: pyo.ConcreteModel, d: ModelData) -> None:
     """aid[p,f,τ,ν] ≤ max_per_project_f·fid[p,τ,ν] for funds with a cap."""
     idx = [key for key in m.aid_index if d.funds[key[1]]["max_per_project_musd"] is not None]
-    m.aid_cap = pyo.Constraint(idx, rule=lambda m, p, f, tau, v: m.aid[p, f, tau, v]
-                               <= float(d.funds[f]["max_per_project_musd"]) * m.fid[p, tau, v])
+    m.aid_cap = pyo.Constraint(idx)
+    for p, f, tau, v in idx:
+        m.aid_cap[p, f, tau, v] = m.aid[p, f, tau, v] <= float(d.funds[f]["max_per_project_musd"]) * m.fid[p, tau, v]
 
 
 def add_fund_budgets(m: pyo.ConcreteModel, d: ModelData) -> None:

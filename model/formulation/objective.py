@@ -25,7 +25,9 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData, ledger: Ledger, risk: bool
     m.eta = pyo.Var(domain=pyo.Reals)
     m.u = pyo.Var(d.scenarios, domain=pyo.NonNegativeReals)
     z = ledger.by_scenario(d.delta, d.scenarios)
-    m.cvar_excess = pyo.Constraint(d.scenarios, rule=lambda m, s: m.u[s] >= z[s] - m.eta)
+    m.cvar_excess = pyo.Constraint(d.scenarios)
+    for s in d.scenarios:
+        m.cvar_excess[s] = m.u[s] >= z[s] - m.eta
     m.cvar_term = pyo.Expression(expr=rw * (m.eta + 1.0 / (1.0 - alpha) * sum(d.weight[s] * m.u[s] for s in d.scenarios)))
     m.cost = pyo.Objective(sense=pyo.minimize)
     m.cost.expr = expected + m.cvar_term
