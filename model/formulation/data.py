@@ -13,6 +13,7 @@ import math
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from model.case.domain import eligible, fid_window
@@ -306,8 +307,8 @@ class Routes:
     """The Routes rule, resolved once per (origin, destination, material) that is asked about.
 
     score = 4·[material named] + 2·[origin named] + 1·[destination named]; the
-    highest-scoring matching row applies; a flow no row matches is allowed at
-    zero cost. `legs` holds the allowed legs that can carry something (o can
+    highest-scoring matching row applies (the patterns are tried from the
+    highest score down); a flow no row matches is allowed at zero cost. `legs` holds the allowed legs that can carry something (o can
     hold m, d can use it); `tariff(g, d, m)` is the tariff of the row matching
     (g, d, m), allowed or not: the tariff on tonnes of origin g re-exported to d.
 
@@ -315,27 +316,31 @@ class Routes:
     """
 
     def __init__(self, rows: list[dict]):
-        # (origin, destination, material) -> (score, (transport, tariff) or None when closed, tariff)
-        self.by_key: dict[tuple, tuple[int, tuple[float, float] | None, float]] = {}
+        self.open: dict[tuple, tuple[float, float]] = {}  # (origin, destination, material) -> (transport, tariff)
+        self.closed: dict[tuple, float] = {}  # the same for rows with allowed = N -> tariff
         for r in rows:
-            o, dd, m = r["origin"], r["destination"], r["material"]
-            score = 4 * (m is not None) + 2 * (o != WILDCARD) + (dd != WILDCARD)
-            tariff = float(r["tariff_pct"])
-            self.by_key[o, dd, m] = (score, (float(r["transport_usd_per_t"]), tariff) if r["allowed"] else None, tariff)
+            key, tariff = (r["origin"], r["destination"], r["material"]), float(r["tariff_pct"])
+            self.open.pop(key, None)
+            self.closed.pop(key, None)  # a later row for the same key replaces an earlier one
+            if r["allowed"]:
+                self.open[key] = (float(r["transport_usd_per_t"]), tariff)
+            else:
+                self.closed[key] = tariff
         # what `tariff` and `leg` were asked about; `legs` resolves each pair once and keeps only the allowed legs
         self._memo: dict[tuple[str, str, str], tuple | None] = {}
 
-    def _resolve(self, o: str, d: str, m: str) -> tuple[int, tuple[float, float] | None, float] | None:
-        """What the Routes row that applies to (o, d, m) says (see `by_key`), or None when no row matches."""
-        best = None
-        for k in ((o, d, m), (WILDCARD, d, m), (o, WILDCARD, m), (WILDCARD, WILDCARD, m),
-                  (o, d, None), (WILDCARD, d, None), (o, WILDCARD, None), (WILDCARD, WILDCARD, None)):
-            hit = self.by_key.get(k)
-            if hit is not None and (best is None or hit[0] > best[0]):
-                best = hit
-        return best
+    def _resolve(self, o: str, d: str, m: str) -> tuple[tuple[float, float] | None, float] | None:
+        """(leg, or None when closed; tariff) of the Routes row that applies to (o, d, m), None when no row matches."""
+        for k in ((o, d, m), (o, WILDCARD, m), (WILDCARD, d, m), (WILDCARD, WILDCARD, m),
+                  (o, d, None), (o, WILDCARD, None), (WILDCARD, d, None), (WILDCARD, WILDCARD, None)):
+            leg = self.open.get(k)
+            if leg is not None:
+                return leg, leg[1]
+            if k in self.closed:
+                return None, self.closed[k]
+        return None
 
-    def _rule(self, o: str, d: str, m: str) -> tuple[int, tuple[float, float] | None, float] | None:
+    def _rule(self, o: str, d: str, m: str) -> tuple[tuple[float, float] | None, float] | None:
         key = (o, d, m)
         if key not in self._memo:
             self._memo[key] = self._resolve(o, d, m)
@@ -347,19 +352,19 @@ class Routes:
 
     def tariff(self, o: str, d: str, m: str) -> float:
         r = self._rule(o, d, m)
-        return 0.0 if r is None else r[2]
+        return 0.0 if r is None else r[1]
 
     def _open_by_default(self, m: str) -> bool:
         """Whether a pair no row names is allowed for m (the wildcard rows, or no row at all)."""
         for k in ((WILDCARD, WILDCARD, m), (WILDCARD, WILDCARD, None)):
-            if k in self.by_key:
-                return self.by_key[k][1] is not None
+            if k in self.open or k in self.closed:
+                return k in self.open
         return True
 
     def _named(self, m: str, holders: set, users: set) -> set[tuple[str, str]]:
         """(holder, user) pairs that a row for m (or for every material) names by origin, destination or both."""
         cand = set()
-        for o, d, mm in self.by_key:
+        for o, d, mm in chain(self.open, self.closed):
             if mm not in (m, None):
                 continue
             if o != WILDCARD and d != WILDCARD:
@@ -395,7 +400,7 @@ class Routes:
 
 def _leg_of(rule: tuple | None) -> tuple[float, float] | None:
     """The leg a resolved Routes rule gives: open at zero cost when no row matches, None when closed."""
-    return (0.0, 0.0) if rule is None else rule[1]
+    return (0.0, 0.0) if rule is None else rule[0]
 
 
 def holders_and_users(projects: dict, inputs: dict, byproducts: dict, supply: dict, stockpiles: dict,

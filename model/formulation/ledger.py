@@ -42,22 +42,25 @@ class Ledger:
     """Cost terms in USD m, undiscounted, each on the scenarios `on` whose path it lies on.
 
     The terms are kept column by column, in the order they were added (the order of the objective's terms, and so
-    of the solver's columns): a tuple per term, with its own float and `on` tuple, costs four times as much.
+    of the solver's columns), each with the index of its (component, year, scenarios) among the few distinct ones:
+    a tuple per term, with its own float and `on` tuple, costs five times as much.
     """
 
-    component: list[str] = field(default_factory=list)
-    year: list[int] = field(default_factory=list)
-    on: list[tuple[str, ...]] = field(default_factory=list)  # one tuple object per distinct value
+    tags: list[tuple[str, int, tuple[str, ...]]] = field(default_factory=list)  # distinct (component, t, on)
+    tag: array = field(default_factory=lambda: array("I"))  # per term: its index in `tags`
     var: list = field(default_factory=list)
     coef: array = field(default_factory=lambda: array("d"))
     constants: list[tuple[str, int, tuple[str, ...], float]] = field(default_factory=list)  # (component, t, on, value)
-    _same_on: dict = field(default_factory=dict, repr=False)
+    _tag_of: dict = field(default_factory=dict, repr=False)
 
     def add(self, component: str, t: int, on: tuple[str, ...], var, coef: float) -> None:
         if coef != 0:
-            self.component.append(component)
-            self.year.append(t)
-            self.on.append(self._same_on.setdefault(on, on))
+            key = (component, t, on)
+            i = self._tag_of.get(key)
+            if i is None:
+                i = self._tag_of[key] = len(self.tags)
+                self.tags.append(key)
+            self.tag.append(i)
             self.var.append(var)
             self.coef.append(coef)
 
@@ -67,7 +70,8 @@ class Ledger:
 
     def terms(self):
         """(component, t, on, var, coef) of every term, in the order added."""
-        return zip(self.component, self.year, self.on, self.var, self.coef)
+        tags = self.tags
+        return ((*tags[i], var, c) for i, var, c in zip(self.tag, self.var, self.coef))
 
     def linear(self, delta: dict[int, float], weight: dict[str, float], scenario: str | None = None) -> LinearExpression:
         """Σ_t δ_t·cost as one linear expression: expected over scenarios (Σ_s π_s Z_s), or one scenario's Z_s."""
