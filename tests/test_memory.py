@@ -115,3 +115,20 @@ def test_a_case_travels_to_a_sweep_worker_whole(make_case):
     case = load_case(_import_case(make_case))
     back = pickle.loads(pickle.dumps(case))
     assert back.records.tables == case.records.tables and back.records.settings == case.records.settings
+
+
+def test_equal_texts_in_a_column_are_read_as_one_object(make_case):
+    """Routes names X in three rows and US, EU, JP once each: the three X cells read as one string object."""
+    path = make_case(
+        {"start_year": Y, "end_year": Y},
+        Regions=[{"region": r, "bloc": "ally", "member": "Y"} for r in ("US", "EU", "JP")]
+        + [{"region": "X", "bloc": "partner", "member": "N"}],
+        Materials=[{"material": "mag", "stage": "magnet", "price_usd_per_t": 1000, "shortfall_penalty_usd_per_t": 5000}],
+        Demand=[{"region": r, "material": "mag", "year": Y, "demand_t": 10} for r in ("US", "EU", "JP")],
+        Projects=[{"project": "none", "region": "X", "status": "existing", "output": "mag", "capacity_tpy": 0}],
+        Supply=[{"origin": "X", "material": "mag", "year": Y, "max_t": 40, "price_usd_per_t": 1000}],
+        Routes=[{"origin": "X", "destination": r, "transport_usd_per_t": 50} for r in ("US", "EU", "JP")])
+    recs = load_case(path).records.tables["Routes"]
+    assert [r.values["origin"] for r in recs] == ["X"] * 3
+    assert len({id(r.values["origin"]) for r in recs}) == 1
+    assert len({id(r.values["destination"]) for r in recs}) == 3

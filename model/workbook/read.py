@@ -184,11 +184,17 @@ def _read_sheet(path: Path, book, name: str, meta, scan: PartScan, problems: Pro
 
 
 def _trimmed(cells: tuple) -> list:
-    """One column's cells with text trimmed and blank text as None; numbers, dates and TRUE/FALSE as they are."""
+    """One column's cells with text trimmed and blank text as None; numbers, dates and TRUE/FALSE as they are.
+
+    Equal texts become one object: a column of names repeats a few names in every row, and the reader gives each
+    cell its own string.
+    """
     kinds = set(map(type, cells))
     if str not in kinds:
         return list(cells)
+    same: dict[str, str] = {}
     out = list(map(str.strip, cells)) if kinds == {str} else [v.strip() if v.__class__ is str else v for v in cells]
+    out = [same.setdefault(v, v) if v.__class__ is str else v for v in out]
     return [None if v == "" else v for v in out] if "" in out else out
 
 
