@@ -118,17 +118,18 @@ def test_a_case_travels_to_a_sweep_worker_whole(make_case):
 
 
 def test_equal_texts_in_a_column_are_read_as_one_object(make_case):
-    """Routes names X in three rows and US, EU, JP once each: the three X cells read as one string object."""
+    """Routes names Xland in three rows and USA, EUR, JPN once each: the three Xland cells read as one string
+    object (a one-letter text would be one object anyway)."""
     path = make_case(
         {"start_year": Y, "end_year": Y},
-        Regions=[{"region": r, "bloc": "ally", "member": "Y"} for r in ("US", "EU", "JP")]
-        + [{"region": "X", "bloc": "partner", "member": "N"}],
+        Regions=[{"region": r, "bloc": "ally", "member": "Y"} for r in ("USA", "EUR", "JPN")]
+        + [{"region": "Xland", "bloc": "partner", "member": "N"}],
         Materials=[{"material": "mag", "stage": "magnet", "price_usd_per_t": 1000, "shortfall_penalty_usd_per_t": 5000}],
-        Demand=[{"region": r, "material": "mag", "year": Y, "demand_t": 10} for r in ("US", "EU", "JP")],
-        Projects=[{"project": "none", "region": "X", "status": "existing", "output": "mag", "capacity_tpy": 0}],
-        Supply=[{"origin": "X", "material": "mag", "year": Y, "max_t": 40, "price_usd_per_t": 1000}],
-        Routes=[{"origin": "X", "destination": r, "transport_usd_per_t": 50} for r in ("US", "EU", "JP")])
+        Demand=[{"region": r, "material": "mag", "year": Y, "demand_t": 10} for r in ("USA", "EUR", "JPN")],
+        Projects=[{"project": "none", "region": "Xland", "status": "existing", "output": "mag", "capacity_tpy": 0}],
+        Supply=[{"origin": "Xland", "material": "mag", "year": Y, "max_t": 40, "price_usd_per_t": 1000}],
+        Routes=[{"origin": "Xland", "destination": r, "transport_usd_per_t": 50} for r in ("USA", "EUR", "JPN")])
     recs = load_case(path).records.tables["Routes"]
-    assert [r.values["origin"] for r in recs] == ["X"] * 3
+    assert [r.values["origin"] for r in recs] == ["Xland"] * 3
     assert len({id(r.values["origin"]) for r in recs}) == 1
     assert len({id(r.values["destination"]) for r in recs}) == 3
