@@ -43,7 +43,7 @@ class Ledger:
 
     The terms are kept column by column, in the order they were added (the order of the objective's terms, and so
     of the solver's columns), each with the index of its (component, year, scenarios) among the few distinct ones:
-    a tuple per term, with its own float and `on` tuple, costs five times as much.
+    a tuple per term, with its own float and `on` tuple, costs about eight times as much.
     """
 
     tags: list[tuple[str, int, tuple[str, ...]]] = field(default_factory=list)  # distinct (component, t, on)
