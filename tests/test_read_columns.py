@@ -96,3 +96,65 @@ def test_the_routes_rules_for_every_destination_at_once_are_those_of_each_flow(r
     for o in [*REGIONS, None]:
         for m in (None, "m", "n"):
             assert routes.destinations(o, m, regions) == {d for d in regions if routes.ok(o, d, m)}, (o, m)
+
+
+# ---------------------------------------------------------------- a sheet's kept columns
+
+
+def _routes_file(tmp_path):
+    from model.case.writer import write_case
+
+    rows = [{"origin": "CN", "destination": "US", "transport_usd_per_t": 20},
+            {"source": "a row with only a source is blank"},
+            {"origin": "AU", "destination": "JP", "transport_usd_per_t": "twenty"},  # unreadable: kept, reported
+            {"origin": "*", "destination": "UK", "allowed": "N"}]
+    return write_case(tmp_path / "case.xlsx", {"start_year": 2026}, {"Routes": rows})
+
+
+def test_a_sheets_kept_columns_are_what_its_records_hold(tmp_path):
+    """values_of hands out the columns a sheet was parsed from: they must be, value for value, what each record
+    holds (the blank row left out of both, the unreadable cell blank in both), and a column the sheet lacks is blank."""
+    from model.case.reader import Rows, read_case_file, values_of
+    from model.problems import Problems
+
+    problems = Problems()
+    recs = read_case_file(_routes_file(tmp_path), problems).tables["Routes"]
+    assert isinstance(recs, Rows) and recs.columns is not None
+    assert [r.row for r in recs] == recs.numbers == [2, 4, 5]
+    for col in ("origin", "destination", "transport_usd_per_t", "allowed", "tariff_pct", "source"):
+        assert values_of(recs, col) == [r.values.get(col) for r in recs], col
+    assert values_of(recs, "transport_usd_per_t") == [20, None, None]
+    assert values_of(recs, "tariff_pct") == [None] * 3
+    assert values_of(recs, "_bad") == [None, ("transport_usd_per_t",), None]
+    assert [p.where for p in problems.errors] == ["Routes!C4"]
+
+
+def test_replacing_a_record_lets_the_kept_columns_go(tmp_path):
+    """A sweep varies a cell by replacing its record (rows[i] = new): what values_of reads afterwards is the new
+    record's value, never the column as it was read; every other change to the list lets the columns go too."""
+    import dataclasses
+
+    from model.case.reader import read_case_file, values_of
+    from model.problems import Problems
+
+    recs = read_case_file(_routes_file(tmp_path), Problems()).tables["Routes"]
+    recs[0] = dataclasses.replace(recs[0], values={**recs[0].values, "transport_usd_per_t": 99})
+    assert recs.columns is None and values_of(recs, "transport_usd_per_t") == [99, None, None]
+    for change in (lambda r: r.append(r[0]), lambda r: r.pop(), lambda r: r.sort(key=lambda x: x.row),
+                   lambda r: r.extend([]), lambda r: r.__delitem__(0), lambda r: r.__iadd__([])):
+        again = read_case_file(_routes_file(tmp_path), Problems()).tables["Routes"]
+        change(again)
+        assert again.columns is None and again.numbers is None
+
+
+def test_a_sheets_rows_survive_pickling_and_copying(tmp_path):
+    """Sweeps send cases to worker processes: the records and their columns arrive together."""
+    import pickle
+
+    from model.case.reader import Rows, read_case_file, values_of
+    from model.problems import Problems
+
+    recs = read_case_file(_routes_file(tmp_path), Problems()).tables["Routes"]
+    for other in (pickle.loads(pickle.dumps(recs)), recs.copy()):
+        assert isinstance(other, Rows) and other == recs and other.numbers == recs.numbers
+        assert values_of(other, "origin") == ["CN", "AU", "*"]

@@ -127,9 +127,12 @@ def build_case(path: Path, merged: MergedCase, warnings: tuple[Problem, ...] = (
             data[c.name] = values
         data["source"] = values_of(recs, "source")
         data["note"] = values_of(recs, "note")
-        names = {f: Path(f).name for f in {r.file for r in recs}}
-        data["_file"] = [names[r.file] for r in recs]
-        data["_row"] = [r.row for r in recs]
+        if getattr(recs, "numbers", None) is not None:  # a sheet's Rows as read: one file, its row numbers kept
+            data["_file"], data["_row"] = [Path(recs.file).name] * len(recs), recs.numbers
+        else:
+            names = {f: Path(f).name for f in {r.file for r in recs}}
+            data["_file"] = [names[r.file] for r in recs]
+            data["_row"] = [r.row for r in recs]
         # object columns keep whole numbers as Python ints and blanks as None (never NaN, which is truthy)
         tables[sheet.name] = pd.DataFrame({k: _objects(v) for k, v in data.items()}, dtype=object)
     _computed_defaults(tables, start, end)

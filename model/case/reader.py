@@ -19,7 +19,7 @@ from model.case.cells import MAX_ABS_NUMBER, closest, did_you_mean, escaped, exp
 from model.problems import Problems, UnreadableFile
 from model.workbook.read import RawBook, RawSheet, collector_paused, read_book
 
-__all__ = ["MAX_ABS_NUMBER", "CaseFile", "MergedCase", "Record", "closest", "did_you_mean", "expected_text",
+__all__ = ["MAX_ABS_NUMBER", "CaseFile", "MergedCase", "Record", "Rows", "closest", "did_you_mean", "expected_text",
            "parse_value", "read_case", "read_case_file"]  # cell parsing lives in model.case.cells, re-exported here
 
 IGNORED_SHEETS = ("overview", "readme", "lists")  # the template's own sheets
@@ -63,6 +63,47 @@ class Record:
         return tuple(map(self.values.get, sheet.key))
 
 
+class Rows(list):
+    """A sheet's records, with the typed columns they were made from kept beside them.
+
+    `values_of` hands out a kept column instead of reading every record again: a sheet of 100,000 lanes is read
+    column by column a dozen times by validation and building. A record is never changed in place once it is in
+    the list; a change replaces it (`rows[i] = new`), and any change to the list lets its columns go.
+    """
+
+    __slots__ = ("columns", "file", "numbers")
+
+    def __init__(self, records=(), columns: dict[str, list] | None = None, numbers: list[int] | None = None,
+                 file: str | None = None):
+        super().__init__(records)
+        self.columns, self.numbers, self.file = columns, numbers, file  # numbers: each record's row; file: all's
+
+    def __reduce__(self):
+        return Rows, (list(self), self.columns, self.numbers, self.file)
+
+    def copy(self) -> Rows:
+        return Rows(self, self.columns, self.numbers, self.file)
+
+    def _changed(self) -> None:
+        self.columns = self.numbers = None
+
+
+def _dropping_columns(name: str):
+    change = getattr(list, name)
+
+    def changed(self, *args, **kwargs):
+        self._changed()
+        return change(self, *args, **kwargs)
+
+    changed.__name__ = name
+    return changed
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend", "insert", "pop", "remove",
+              "clear", "sort", "reverse"):
+    setattr(Rows, _name, _dropping_columns(_name))
+
+
 _KEPT: list[dict] = []  # while `columns_kept` is active: (id(records), col) -> (records, column)
 
 
@@ -81,6 +122,13 @@ def columns_kept():
 
 def values_of(records: list[Record], col: str) -> list:
     """The value of `col` in each record, None where blank: one column of a sheet."""
+    kept = getattr(records, "columns", None)
+    if kept is not None:
+        column = kept.get(col)
+        if column is not None:
+            return column
+        if not col.startswith("_"):  # the sheet has no such column: blank in every row
+            return [None] * len(records)
     if not _KEPT:
         return [r.values.get(col) for r in records]
     memo = _KEPT[-1]
@@ -207,15 +255,20 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
     for k, name in _formula_blanks(raw, hmap, formulas):
         bad.setdefault(k, []).append(name)  # already reported as a formula without a value
     content = [raw.columns[i] for i, name in hmap.items() if name not in ("source", "note")]
-    filled = [cells.count(None) < len(content) for cells in zip(*content)] if content else [False] * len(raw.numbers)
-    file, records, spelt = str(path), [], sorted(misspelt)
-    for k, values in enumerate(zip(*typed)):
-        if not filled[k] and k not in bad:
-            continue  # a row with only source or note filled in is a blank row
-        rec = Record(sheet.name, dict(zip(names, values)), file, raw.numbers[k], letters)
+    if any(None not in cells for cells in content):  # a column filled in every row: no row is blank
+        kept = range(len(raw.numbers))
+    else:
+        filled = [cells.count(None) < len(content) for cells in zip(*content)] if content else [False] * len(raw.numbers)
+        kept = [k for k, full in enumerate(filled) if full or k in bad]  # a row with only source or note is blank
+    if len(kept) < len(raw.numbers):
+        typed = [[values[k] for k in kept] for values in typed]
+    numbers = [raw.numbers[k] for k in kept]
+    file, spelt = str(path), sorted(misspelt)
+    records = Rows([Record(sheet.name, dict(zip(names, values)), file, n, letters)
+                    for n, values in zip(numbers, zip(*typed))], dict(zip(names, typed)), numbers, file)
+    for j, k in enumerate(kept):
         if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
-            rec.values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))
-        records.append(rec)
+            records[j].values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))
     return records, set(hmap.values()) | misspelt
 
 
@@ -340,7 +393,7 @@ def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> Merg
         for rec in deleted:
             problems.warn("delete = Y only removes rows of a base case, and this case has no base_case: the row is ignored",
                           *rec.ref("delete"))
-        tables[name] = [r for r in recs if not r.values.get("delete")] if deleted else list(recs)
+        tables[name] = [r for r in recs if not r.values.get("delete")] if deleted else recs.copy()
     return MergedCase(own.settings, tables, own.present, own.columns, [own.path], {s: str(own.path) for s in own.present},
                       base_failed, {str(own.path): own.sha256})
 
