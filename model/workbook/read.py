@@ -174,10 +174,13 @@ def _read_sheet(path: Path, book, name: str, meta, scan: PartScan, problems: Pro
     if len(set(map(len, grid))) > 1:  # calamine's grid is rectangular; a ragged one is padded, to lose no cell
         body = [row + [""] * (width - len(row)) for row in body]
     columns = [_trimmed(cells) for cells in zip(*body)] if body else [[] for _ in range(width)]
-    filled = [cells.count(None) < width for cells in zip(*columns)]
-    numbers = [i for i, keep in enumerate(filled, start=2) if keep]
-    if len(numbers) < len(body):  # rows with every cell blank are left out
-        columns = [list(itertools.compress(cells, filled)) for cells in columns]
+    if any(None not in cells for cells in columns):  # a column filled in every row: no row is blank
+        numbers = list(range(2, len(body) + 2))
+    else:
+        filled = [cells.count(None) < width for cells in zip(*columns)]
+        numbers = [i for i, keep in enumerate(filled, start=2) if keep]
+        if len(numbers) < len(body):  # rows with every cell blank are left out
+            columns = [list(itertools.compress(cells, filled)) for cells in columns]
     sheet = RawSheet(name, headers, numbers, columns, hidden)
     _warn_hidden(path, scan, sheet, problems)
     return sheet
@@ -192,10 +195,11 @@ def _trimmed(cells: tuple) -> list:
     kinds = set(map(type, cells))
     if str not in kinds:
         return list(cells)
-    same: dict[str, str] = {}
-    out = list(map(str.strip, cells)) if kinds == {str} else [v.strip() if v.__class__ is str else v for v in cells]
-    out = [same.setdefault(v, v) if v.__class__ is str else v for v in out]
-    return [None if v == "" else v for v in out] if "" in out else out
+    same: dict[str, str | None] = {"": None}  # text -> its first object; blank text reads as None
+    if kinds == {str}:
+        out = list(map(str.strip, cells))
+        return list(map(same.setdefault, out, out))
+    return [same.setdefault(s, s) if (s := v.strip() if v.__class__ is str else None) is not None else v for v in cells]
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:
