@@ -158,3 +158,48 @@ def test_a_sheets_rows_survive_pickling_and_copying(tmp_path):
     for other in (pickle.loads(pickle.dumps(recs)), recs.copy()):
         assert isinstance(other, Rows) and other == recs and other.numbers == recs.numbers
         assert values_of(other, "origin") == ["CN", "AU", "*"]
+
+
+def test_a_read_record_makes_its_values_when_first_asked(tmp_path):
+    """A record read from a sheet holds no dict of values until asked; asked, it has exactly the sheet's values,
+    the same as a record built with them, and it survives pickling and dataclasses.replace as any record does."""
+    import dataclasses
+    import pickle
+
+    from model.case.reader import Record, read_case_file
+    from model.problems import Problems
+
+    recs = read_case_file(_routes_file(tmp_path), Problems()).tables["Routes"]
+    first = recs[0]
+    assert first._columns is recs.columns  # not made yet
+    assert first.values == {"origin": "CN", "destination": "US", "transport_usd_per_t": 20, "allowed": None,
+                            "source": None}
+    assert first._columns is None  # made once, and the record no longer needs the columns
+    sent = pickle.loads(pickle.dumps(recs))  # a sweep sends whole cases: what was not made is not made to send it
+    assert sent[2]._columns is not None and sent[2].values == recs[2].values and sent[0]._columns is None
+    built = Record("Routes", dict(first.values), first.file, first.row, first.letters)
+    assert first == built and pickle.loads(pickle.dumps(recs[2])) == recs[2]
+    assert dataclasses.replace(recs[2], values={"origin": "JP"}).values == {"origin": "JP"}
+    assert recs[1].values["_bad"] == ("transport_usd_per_t",) and recs[1].get("origin") == "AU"
+
+
+def test_loading_a_case_asks_no_lane_for_its_values(tmp_path):
+    """Validation and building read Routes column by column: loading a valid case makes no Routes record's values
+    (a rule that walked every lane row by row would make them all, and cost a dict per lane)."""
+    from model.case.load import load_case
+    from model.case.writer import write_case
+
+    lanes = [{"origin": "*", "destination": "*", "allowed": "N"}] + [
+        {"origin": "CN", "destination": d, "transport_usd_per_t": 10 + i} for i, d in enumerate(["US", "UK"])]
+    sheets = {"Regions": [{"region": "US", "bloc": "ally", "member": "Y"}, {"region": "UK", "bloc": "ally", "member": "Y"},
+                          {"region": "CN", "bloc": "concern", "member": "N"}],
+              "Materials": [{"material": "mag", "stage": "magnet", "price_usd_per_t": 1000,
+                             "shortfall_penalty_usd_per_t": 5000}],
+              "Demand": [{"region": r, "material": "mag", "year": 2026, "demand_t": 5} for r in ("US", "UK")],
+              "Supply": [{"origin": "CN", "material": "mag", "year": 2026, "max_t": 20, "price_usd_per_t": 900}],
+              "Projects": [{"project": "none", "region": "CN", "status": "existing", "output": "mag", "capacity_tpy": 0}],
+              "Routes": lanes}
+    case = load_case(write_case(tmp_path / "lanes.xlsx", {"start_year": 2026, "end_year": 2026}, sheets))
+    routes = case.records.tables["Routes"]
+    assert len(routes) == 3 and all(r._columns is not None for r in routes)
+    assert list(case.tables["Routes"]["transport_usd_per_t"])[1:] == [10, 11]

@@ -34,7 +34,9 @@ class Record:
     """One row of a case sheet, with where each value came from.
 
     A case may have a row per lane: a record has slots rather than a dict of attributes, and one whose values all
-    come from its own file shares one empty `inherited`.
+    come from its own file shares one empty `inherited`. A record read from a sheet makes its `values` only when
+    they are first asked for, from the sheet's columns (`_read`): validation and building read a sheet of lanes
+    column by column (`values_of`), and most of its records are never asked for their values at all.
     """
 
     sheet: str
@@ -43,6 +45,34 @@ class Record:
     row: int
     letters: dict[str, str]  # column -> letter in the file the row came from
     inherited: dict[str, tuple[str, str]] = field(default_factory=lambda: _NOT_INHERITED)  # column -> (file, A1)
+    _columns: dict[str, list] | None = field(default=None, repr=False, compare=False)  # see `_read`
+    _k: int = field(default=0, repr=False, compare=False)
+
+    @classmethod
+    def _read(cls, sheet: str, columns: dict[str, list], k: int, file: str, row: int, letters: dict[str, str]) -> Record:
+        """The record of row position k of a sheet's typed `columns`, its `values` made when first asked for."""
+        rec = object.__new__(cls)
+        rec.sheet, rec.file, rec.row, rec.letters, rec.inherited, rec._columns, rec._k = (
+            sheet, file, row, letters, _NOT_INHERITED, columns, k)
+        return rec
+
+    def __getstate__(self) -> tuple:  # pickled as it is: values not yet made stay unmade (a sweep sends whole cases)
+        made = self._columns is None
+        return (self.sheet, self.values if made else None, self.file, self.row, self.letters, self.inherited,
+                self._columns, self._k)
+
+    def __setstate__(self, state: tuple) -> None:
+        values = state[1]
+        self.sheet, _, self.file, self.row, self.letters, self.inherited, self._columns, self._k = state
+        if self._columns is None:
+            self.values = values
+
+    def __getattr__(self, name: str):  # only called for an attribute not set: a read record's values
+        if name == "values" and self._columns is not None:
+            k, columns, self._columns = self._k, self._columns, None
+            self.values = {col: cells[k] for col, cells in columns.items()}
+            return self.values
+        raise AttributeError(name)
 
     def get(self, col: str, default=None):
         """The value of `col`, or `default` when blank."""
@@ -264,8 +294,9 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
         typed = [[values[k] for k in kept] for values in typed]
     numbers = [raw.numbers[k] for k in kept]
     file, spelt = str(path), sorted(misspelt)
-    records = Rows([Record(sheet.name, dict(zip(names, values)), file, n, letters)
-                    for n, values in zip(numbers, zip(*typed))], dict(zip(names, typed)), numbers, file)
+    columns = dict(zip(names, typed))
+    records = Rows([Record._read(sheet.name, columns, k, file, n, letters) for k, n in enumerate(numbers)],
+                   columns, numbers, file)
     for j, k in enumerate(kept):
         if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
             records[j].values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))
@@ -389,7 +420,7 @@ def _alone(own: CaseFile, problems: Problems, base_failed: bool = False) -> Merg
     """A file with no (usable) base: delete rows have nothing to remove."""
     tables = {}
     for name, recs in own.tables.items():
-        deleted = [rec for rec in recs if rec.values.get("delete")]
+        deleted = [rec for rec, flag in zip(recs, values_of(recs, "delete")) if flag]
         for rec in deleted:
             problems.warn("delete = Y only removes rows of a base case, and this case has no base_case: the row is ignored",
                           *rec.ref("delete"))
