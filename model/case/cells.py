@@ -306,7 +306,7 @@ def _clean_numbers(col: S.Column, cells: list) -> list | None:
     """The values of a column of numbers when every one is finite, whole where it must be and within the
     column's range; None otherwise (then they go cell by cell)."""
     blanks = None in cells
-    xs = list(map(float, filter(lambda v: v is not None, cells) if blanks else cells))
+    xs = list(map(float, [v for v in cells if v is not None] if blanks else cells))
     lo, hi, lo_open, hi_open, whole = _bounds(col)
     if not math.isfinite(sum(xs)):
         return None  # an infinity or NaN somewhere
@@ -317,6 +317,8 @@ def _clean_numbers(col: S.Column, cells: list) -> list | None:
         if not all(map(float.is_integer, xs)):
             return None
         xs = list(map(int, xs))
+    elif set(map(type, cells)) <= {float, type(None)}:
+        return list(cells)  # already the floats they stand for, blanks and all
     if not blanks:
         return xs
     it = iter(xs)
@@ -327,6 +329,10 @@ def _by_distinct_word(col: S.Column, cells: list) -> tuple[list, dict[int, str]]
     """A column of words (allowed words, Y/N, lists): each distinct text is parsed once."""
     parse = parser(col)
     answer = {v: parse(v) for v in set(cells) if v is not None}
+    if not any(why for _, why in answer.values()):  # every word reads: map the column at once
+        value = {v: x for v, (x, _) in answer.items()}
+        value[None] = None
+        return list(map(value.__getitem__, cells)), {}
     typed, problems = [], {}
     for k, v in enumerate(cells):
         if v is None:
