@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from model.case import schema as S
 from model.case.cells import FREE_TEXT, parse_column, parse_value
-from model.case.feasibility import _Routes
+from model.case.routes import RouteRules
 from model.case.reader import Record
 from model.workbook.read import _trimmed
 
@@ -88,14 +88,36 @@ ROUTE = st.fixed_dictionaries({
 })
 
 
+def _by_score(rows: list[dict], o, d, m) -> bool:
+    """DESIGN's Routes rule, row by row: of the rows matching (o, d, m), the one with the highest score
+    4·[material named] + 2·[origin named] + 1·[destination named] applies (the later of two for one key);
+    no row: allowed."""
+    best = None
+    for r in rows:
+        if r["origin"] in (o, "*") and r["destination"] in (d, "*") and r["material"] in (m, None):
+            score = 4 * (r["material"] is not None) + 2 * (r["origin"] != "*") + (r["destination"] != "*")
+            if best is None or score >= best[0]:
+                best = (score, r["allowed"] is not False)
+    return True if best is None else best[1]
+
+
 @settings(max_examples=300, deadline=None)
 @given(rows=st.lists(ROUTE, max_size=25))
-def test_the_routes_rules_for_every_destination_at_once_are_those_of_each_flow(rows):
-    routes = _Routes([Record("Routes", r, "case.xlsx", i + 2, {}) for i, r in enumerate(rows)])
+def test_the_routes_rule_is_the_highest_scoring_row_for_every_flow_and_every_use(rows):
+    """One rule serves validation (each flow, every destination at once) and the model (its legs): all three are
+    the highest-scoring matching row of DESIGN's rule, checked row by row."""
+    routes = RouteRules.from_records([Record("Routes", r, "case.xlsx", i + 2, {}) for i, r in enumerate(rows)])
     regions = set(REGIONS)
     for o in [*REGIONS, None]:
         for m in (None, "m", "n"):
+            for d in regions:
+                assert routes.ok(o, d, m) == _by_score(rows, o, d, m), (o, d, m)
             assert routes.destinations(o, m, regions) == {d for d in regions if routes.ok(o, d, m)}, (o, m)
+    holders, users = {"m": {"A", "B", "C"}, "n": {"B", "D"}}, {"m": {"A", "C", "D"}, "n": {"A", "B", "D"}}
+    legs = RouteRules.from_records([Record("Routes", r, "case.xlsx", i + 2, {}) for i, r in enumerate(rows)]).legs(
+        holders, users)
+    assert set(legs) == {(o, d, m) for m in holders for o in holders[m] for d in users[m]
+                         if o != d and _by_score(rows, o, d, m)}
 
 
 # ---------------------------------------------------------------- a sheet's kept columns

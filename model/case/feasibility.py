@@ -19,7 +19,7 @@ import itertools
 from collections import defaultdict
 
 from model.case.domain import eligible, fid_window
-from model.case.reader import values_of
+from model.case.routes import RouteRules
 from model.case.rules import Ctx, bad, err, warn
 from model.problems import Problems
 
@@ -77,46 +77,10 @@ def _usage(ctx: Ctx, p: Problems) -> None:
             warn(p, rec, "region", "this member has no demand", found=rec.values.get("region"))
 
 
-class _Routes:
-    """Which flows the Routes sheet allows: the matching row with the highest score applies."""
-
-    def __init__(self, rows):
-        keys = zip(values_of(rows, "origin"), values_of(rows, "destination"), values_of(rows, "material"))
-        self.allowed = dict(zip(keys, [a is not False for a in values_of(rows, "allowed")]))  # blank: allowed
-        # (origin or *, material or None) -> (destinations named and allowed, named and forbidden)
-        self.named: dict[tuple, tuple[set, set]] = defaultdict(lambda: (set(), set()))
-        for (o, d, m), allowed in self.allowed.items():
-            if d != "*":
-                self.named[o, m][0 if allowed else 1].add(d)
-
-    def ok(self, o: str, d: str, m: str) -> bool:
-        for mat in (m, None):  # score order: material named (4), origin named (2), destination named (1)
-            for key in ((o, d), (o, "*"), ("*", d), ("*", "*")):
-                hit = self.allowed.get((*key, mat))
-                if hit is not None:
-                    return hit
-        return True
-
-    def destinations(self, o: str, m: str, regions: set) -> set:
-        """The regions d that ok(o, d, m) allows, for all of them at once: each score from the lowest up
-        overrides the ones below it, a * row for every destination, a named row for its own."""
-        out = set(regions)  # no row matches: allowed
-        for mat in (None, m):
-            for origin in ("*", o):
-                every = self.allowed.get((origin, "*", mat))
-                if every is not None:
-                    out = set(regions) if every else set()
-                named = self.named.get((origin, mat))
-                if named is not None:
-                    out -= named[1]
-                    out |= named[0] & regions
-        return out
-
-
 def _reach(ctx: Ctx, p: Problems) -> None:
     """Demand in a member that no source of the material can reach over allowed routes."""
     sources = _sources(ctx)
-    routes = _Routes(ctx.rows("Routes"))
+    routes = RouteRules.from_records(ctx.rows("Routes"))
     regions = ctx.keys.get("Regions", set())
     reached: dict[str, set] = {}
     told = set()
@@ -134,7 +98,7 @@ def _reach(ctx: Ctx, p: Problems) -> None:
                  expected=f"a route allowed to {n}, or a project, Supply row or stockpile of {m} in {n}")
 
 
-def _spread(start: set, regions: set, members: set, routes: _Routes, m: str) -> set:
+def _spread(start: set, regions: set, members: set, routes: RouteRules, m: str) -> set:
     """Regions a material can get to from `start`; only members pass material on."""
     seen, todo = set(start), list(start)
     while todo and not regions <= seen:

@@ -13,11 +13,11 @@ import math
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import TYPE_CHECKING
 
 from model.case.domain import eligible, fid_window
-from model.formulation.scenarios import WILDCARD, Effects, applies, effects_from_rows, mean_effects
+from model.case.routes import RouteRules
+from model.formulation.scenarios import Effects, applies, effects_from_rows, mean_effects
 from model.formulation.tree import ADAPTIVE, Tree, build_tree, restrict
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class ModelData:
     eligible: dict[str, list[str]]  # p -> project funds that may support it
     supply: dict[tuple[str, str, int], tuple[float, float]]  # (o, m, t) -> (max_t, price_usd_per_t)
     routes: dict[tuple[str, str, str], tuple[float, float]]  # allowed legs (o, d, m) -> (transport, tariff_pct)
-    route_rules: Routes  # the Routes rule for any (o, d, m), e.g. the tariff of an origin whoever ships it
+    route_rules: RouteRules  # the Routes rule for any (o, d, m), e.g. the tariff of an origin whoever ships it
     holders: dict[str, set]  # m -> regions that can hold m
     users: dict[str, set]  # m -> regions that can use m
     stockpiles: dict[str, dict]
@@ -151,7 +151,7 @@ def build_data(case: Case, scenarios: list[str] | None = None, mean_value: bool 
     demand = {(r["region"], r["material"], int(r["year"])): float(r["demand_t"]) for r in _records(case, "Demand")}
     supply = {(r["origin"], r["material"], int(r["year"])): (float(r["max_t"]), float(r["price_usd_per_t"]))
               for r in _records(case, "Supply")}
-    rules = Routes(_records(case, "Routes"))
+    rules = RouteRules.from_table(case.tables["Routes"]) if "Routes" in case.tables else RouteRules(*[()] * 6)
     src, use = holders_and_users(projects, inputs, byproducts, supply, stockpiles, demand, materials, members)
     routes = rules.legs(src, use)
     origins, reach = _origins(materials, regions, members, projects, byproducts, supply, routes, stockpiles)
@@ -301,106 +301,6 @@ def _eligibility(projects: dict, window: dict, funds: dict) -> dict[str, list[st
                 ok.append(f)
         out[p] = ok
     return out
-
-
-class Routes:
-    """The Routes rule, resolved once per (origin, destination, material) that is asked about.
-
-    score = 4·[material named] + 2·[origin named] + 1·[destination named]; the
-    highest-scoring matching row applies (the patterns are tried from the
-    highest score down); a flow no row matches is allowed at zero cost. `legs` holds the allowed legs that can carry something (o can
-    hold m, d can use it); `tariff(g, d, m)` is the tariff of the row matching
-    (g, d, m), allowed or not: the tariff on tonnes of origin g re-exported to d.
-
-    Of each row only what a leg needs is kept: a case may have a row per lane.
-    """
-
-    def __init__(self, rows: list[dict]):
-        self.open: dict[tuple, tuple[float, float]] = {}  # (origin, destination, material) -> (transport, tariff)
-        self.closed: dict[tuple, float] = {}  # the same for rows with allowed = N -> tariff
-        for r in rows:
-            key, tariff = (r["origin"], r["destination"], r["material"]), float(r["tariff_pct"])
-            self.open.pop(key, None)
-            self.closed.pop(key, None)  # a later row for the same key replaces an earlier one
-            if r["allowed"]:
-                self.open[key] = (float(r["transport_usd_per_t"]), tariff)
-            else:
-                self.closed[key] = tariff
-        # what `tariff` and `leg` were asked about; `legs` resolves each pair once and keeps only the allowed legs
-        self._memo: dict[tuple[str, str, str], tuple | None] = {}
-
-    def _resolve(self, o: str, d: str, m: str) -> tuple[tuple[float, float] | None, float] | None:
-        """(leg, or None when closed; tariff) of the Routes row that applies to (o, d, m), None when no row matches."""
-        for k in ((o, d, m), (o, WILDCARD, m), (WILDCARD, d, m), (WILDCARD, WILDCARD, m),
-                  (o, d, None), (o, WILDCARD, None), (WILDCARD, d, None), (WILDCARD, WILDCARD, None)):
-            leg = self.open.get(k)
-            if leg is not None:
-                return leg, leg[1]
-            if k in self.closed:
-                return None, self.closed[k]
-        return None
-
-    def _rule(self, o: str, d: str, m: str) -> tuple[tuple[float, float] | None, float] | None:
-        key = (o, d, m)
-        if key not in self._memo:
-            self._memo[key] = self._resolve(o, d, m)
-        return self._memo[key]
-
-    def leg(self, o: str, d: str, m: str) -> tuple[float, float] | None:
-        """(transport_usd_per_t, tariff_pct) of an allowed leg, None when the leg is closed."""
-        return _leg_of(self._rule(o, d, m))
-
-    def tariff(self, o: str, d: str, m: str) -> float:
-        r = self._rule(o, d, m)
-        return 0.0 if r is None else r[1]
-
-    def _open_by_default(self, m: str) -> bool:
-        """Whether a pair no row names is allowed for m (the wildcard rows, or no row at all)."""
-        for k in ((WILDCARD, WILDCARD, m), (WILDCARD, WILDCARD, None)):
-            if k in self.open or k in self.closed:
-                return k in self.open
-        return True
-
-    def _named(self, m: str, holders: set, users: set) -> set[tuple[str, str]]:
-        """(holder, user) pairs that a row for m (or for every material) names by origin, destination or both."""
-        cand = set()
-        for o, d, mm in chain(self.open, self.closed):
-            if mm not in (m, None):
-                continue
-            if o != WILDCARD and d != WILDCARD:
-                if o in holders and d in users:
-                    cand.add((o, d))
-            elif o != WILDCARD:
-                if o in holders:
-                    cand |= {(o, u) for u in users}
-            elif d != WILDCARD and d in users:
-                cand |= {(h, d) for h in holders}
-        return cand
-
-    def legs(self, src: dict[str, set], use: dict[str, set]) -> dict[tuple[str, str, str], tuple[float, float]]:
-        """Allowed legs (o, d, m), o ≠ d, o able to hold m and d to use it -> (transport, tariff_pct).
-
-        When the wildcard rows close unnamed pairs, only pairs some row names can be open, so only those are
-        resolved; otherwise every (holder, user) pair is.
-        """
-        out = {}
-        for m in sorted(set(src) & set(use)):
-            holders, users = src[m], use[m]
-            if self._open_by_default(m):
-                pairs = ((o, d) for o in sorted(holders) for d in sorted(users))
-            else:
-                pairs = iter(sorted(self._named(m, holders, users)))
-            for o, d in pairs:
-                if o == d:
-                    continue
-                if (leg := _leg_of(self._resolve(o, d, m))) is not None:
-                    out[o, d, m] = leg
-        return out
-
-
-def _leg_of(rule: tuple | None) -> tuple[float, float] | None:
-    """The leg a resolved Routes rule gives: open at zero cost when no row matches, None when closed."""
-    return (0.0, 0.0) if rule is None else rule[0]
 
 
 def holders_and_users(projects: dict, inputs: dict, byproducts: dict, supply: dict, stockpiles: dict,

@@ -13,7 +13,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-WILDCARD = "*"
+from model.case.routes import WILDCARD  # the disruptions' * is the Routes sheet's
+
 TOUCHING_KINDS = ("supply_cut", "price_shock", "demand_shock", "route_block", "origin_block")
 TOLERANCE_DIGITS = 9  # derived data are compared with a tolerance of 1e-9 (DESIGN "Information and the scenario tree")
 
