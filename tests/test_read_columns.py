@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.case import schema as S
 from model.case.cells import FREE_TEXT, parse_column, parse_value
-from model.case.routes import RouteRules
 from model.case.reader import Record
+from model.case.routes import RouteRules
 from model.workbook.read import _trimmed
 
 # one column of each way of parsing: kind, range and words (text columns differ only in being prose or not)
@@ -118,6 +119,16 @@ def test_the_routes_rule_is_the_highest_scoring_row_for_every_flow_and_every_use
         holders, users)
     assert set(legs) == {(o, d, m) for m in holders for o in holders[m] for d in users[m]
                          if o != d and _by_score(rows, o, d, m)}
+
+
+@pytest.mark.parametrize("first,later", [(True, False), (False, True), (None, False), (False, None)])
+def test_a_later_routes_row_for_the_same_key_replaces_the_earlier(first, later):
+    """Two rows for one (origin, destination, material), one allowed and one not: the later one applies, as the
+    rule reads the sheet from the top (the reader reports the pair as duplicates)."""
+    rules = RouteRules(["A", "A"], ["B", "B"], [None, None], [first, later], [5, 7], [1, 2])
+    assert rules.ok("A", "B", "m") is (later is not False)
+    assert rules.tariff("A", "B", "m") == 2.0
+    assert rules.leg("A", "B", "m") == (None if later is False else (7.0, 2.0))
 
 
 # ---------------------------------------------------------------- a sheet's kept columns

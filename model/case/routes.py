@@ -18,7 +18,7 @@ Of each row only what a leg needs is kept: a case may have a row per lane.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain
+from itertools import chain, compress
 
 from model.case.reader import Record, values_of
 
@@ -32,16 +32,21 @@ class RouteRules:
     def __init__(self, origins: Iterable, destinations: Iterable, materials: Iterable, allowed: Iterable,
                  transport: Iterable, tariff: Iterable):
         """One value per Routes row in each column, blanks as None."""
-        self.open: dict[tuple, Leg] = {}  # (origin, destination, material) -> (transport, tariff)
-        self.closed: dict[tuple, float] = {}  # the same for rows with allowed = N -> tariff
-        for o, d, m, ok, cost, pct in zip(origins, destinations, materials, allowed, transport, tariff):
-            key, pct = (o, d, m), float(pct or 0.0)
-            self.open.pop(key, None)
-            self.closed.pop(key, None)
-            if ok is not False:
-                self.open[key] = (float(cost or 0.0), pct)
-            else:
-                self.closed[key] = pct
+        keys = list(zip(origins, destinations, materials))
+        is_open = [ok is not False for ok in allowed]
+        self._transport, self._tariff = list(transport), list(tariff)  # a leg's numbers are made when it is asked for
+        # (origin, destination, material) -> the row's position, for rows allowed (open) and not (closed)
+        rows = range(len(keys))
+        self.open: dict[tuple, int] = dict(zip(compress(keys, is_open), compress(rows, is_open)))
+        shut = [not ok for ok in is_open]
+        self.closed: dict[tuple, int] = dict(zip(compress(keys, shut), compress(rows, shut)))
+        if len(self.open) + len(self.closed) < len(keys) or not self.open.keys().isdisjoint(self.closed):
+            # a key twice: the later row replaces the earlier
+            self.open, self.closed = {}, {}
+            for key, ok, k in zip(keys, is_open, rows):
+                self.open.pop(key, None)
+                self.closed.pop(key, None)
+                (self.open if ok else self.closed)[key] = k
         self._memo: dict[tuple[str, str, str], tuple | None] = {}  # what `leg`, `tariff` and `ok` were asked about
         self._by_origin: dict[tuple, tuple[set, set]] | None = None  # see `destinations`
 
@@ -61,11 +66,13 @@ class RouteRules:
         """(leg, or None when closed; tariff) of the Routes row that applies to (o, d, m), None when no row matches."""
         for k in ((o, d, m), (o, WILDCARD, m), (WILDCARD, d, m), (WILDCARD, WILDCARD, m),
                   (o, d, None), (o, WILDCARD, None), (WILDCARD, d, None), (WILDCARD, WILDCARD, None)):
-            leg = self.open.get(k)
-            if leg is not None:
+            row = self.open.get(k)
+            if row is not None:
+                leg = (float(self._transport[row] or 0.0), float(self._tariff[row] or 0.0))
                 return leg, leg[1]
-            if k in self.closed:
-                return None, self.closed[k]
+            row = self.closed.get(k)
+            if row is not None:
+                return None, float(self._tariff[row] or 0.0)
         return None
 
     def _rule(self, o: str, d: str, m: str) -> tuple[Leg | None, float] | None:
@@ -91,11 +98,15 @@ class RouteRules:
         """The regions d that ok(o, d, m) allows, for all of them at once: each score from the lowest up
         overrides the ones below it, a * row for every destination, a named row for its own."""
         if self._by_origin is None:  # (origin or *, material or None) -> (destinations named open, named closed)
-            self._by_origin = {}
+            by: dict[tuple, tuple[set, set]] = {}
             for which, keys in ((0, self.open), (1, self.closed)):
                 for oo, d, mm in keys:
                     if d != WILDCARD:
-                        self._by_origin.setdefault((oo, mm), (set(), set()))[which].add(d)
+                        sets = by.get((oo, mm))
+                        if sets is None:
+                            sets = by[oo, mm] = (set(), set())
+                        sets[which].add(d)
+            self._by_origin = by
         out = set(regions)  # no row matches: allowed
         for mat in (None, m):
             for origin in (WILDCARD, o):
