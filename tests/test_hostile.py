@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT, run_cli
 
@@ -266,6 +268,30 @@ def test_measured_extent_matches_what_calamine_reads(tmp_path, xml):
     rows, cols, _ = _extent(parts[part], exact=True, prefixed=False)
     assert (rows, cols) == (sheet.end[0] + 1, sheet.end[1] + 1)
     assert _extent(parts[part], exact=True, prefixed=True)[:2] == (rows, cols)  # the slow walk agrees
+
+
+_CELL_FORMS = st.sampled_from(['<c r="{c}{r}"><v>1</v></c>', '<c r="{c}{r}" t="n"><v>1</v></c>', '<c r="{c}{r}"/>',
+                                '<c><v>1</v></c>', "<c r='{c}{r}'><v>1</v></c>", '<c\nr="{c}{r}"><v>1</v></c>'])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_CELL_FORMS, st.sampled_from(["A", "Z", "AA", "XFD", "b"]),
+                          st.sampled_from([1, 99_999, 100_000, 1_048_576])), max_size=6))
+def test_the_one_pass_extent_agrees_with_the_tag_walk(cells):
+    """Near, far and odd cell tags in any order: the fast path's exact extent is the tag walk's (which the test
+    above holds to calamine's) when no cell is empty, never below it when one is, and its bound is never below it."""
+    from model.workbook.scan import sheet_extent
+
+    xml = ("<sheetData>" + "".join(f'<row r="{r}">' + form.format(c=c, r=r) + "</row>" for form, c, r in cells)
+           + "</sheetData>").encode()
+    walked = sheet_extent(xml, exact=True, prefixed=True)[:2]
+    rows, cols, _ = sheet_extent(xml, exact=True, prefixed=False)
+    if b"/>" in xml:  # an empty cell does not count for calamine; the fast path may count it
+        assert rows >= walked[0] and cols >= walked[1]
+    else:
+        assert (rows, cols) == walked
+    rows, cols, _ = sheet_extent(xml, exact=False, prefixed=False)
+    assert rows >= walked[0] and cols >= walked[1]
 
 
 # ---------------------------------------------------------------- paths that are not workbooks

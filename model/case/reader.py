@@ -297,7 +297,7 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
     columns = dict(zip(names, typed))
     records = Rows([Record._read(sheet.name, columns, k, file, n, letters) for k, n in enumerate(numbers)],
                    columns, numbers, file)
-    for j, k in enumerate(kept):
+    for j, k in enumerate(kept) if bad or spelt else ():
         if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
             records[j].values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))
     return records, set(hmap.values()) | misspelt
@@ -322,6 +322,8 @@ def _formula_blanks(raw: RawSheet, hmap: dict[int, str], formulas: set[str]) -> 
 def _duplicates(sheet: S.Sheet, records: list[Record], problems: Problems) -> None:
     """Two rows of one file with the same key: report the later one, naming the first."""
     keys = list(zip(*(values_of(records, c) for c in sheet.key)))
+    if len(set(keys)) == len(keys):
+        return  # every key once: the usual sheet
     repeated = {k for k, n in Counter(keys).items() if n > 1}  # only rows with these keys can be duplicates
     required = [sheet.by_name[c].required for c in sheet.key]
     seen: dict[tuple, Record] = {}

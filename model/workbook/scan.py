@@ -196,8 +196,9 @@ def _check_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:
 
 
 _PREFIXED = re.compile(rb":[cf][\s>/]")  # a cell or formula tag with a namespace prefix
-_CELL_ODD = re.compile(rb"""<c(?: (?!r=")|[\t\r\n>/])""")  # a cell tag not of the usual form <c r="A1"
-_FAR_REFS = re.compile(rb'<c r="([A-Za-z]{2,}|[A-Za-z](?=[0-9]{6}))([0-9]*)')  # beyond column Z or row 99,999
+# A cell tag not of the usual near form <c r="A1" (column A to Z, row 1 to 99,999), in one pass: odd when it does
+# not start with its reference (both groups empty), otherwise a reference that may reach beyond column Z or row 99,999
+_UNUSUAL_CELL = re.compile(rb'<c(?:[\t\r\n>/]| (?!r="[A-Za-z][0-9]{1,5}")(?:r="([A-Za-z]+)([0-9]*))?)')
 _REFS = re.compile(rb'<c r="([A-Za-z]+)([0-9]+)"')
 _TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s>/])([^>]*)>")
 _COL_TAG = re.compile(rb"<(?:[\w.-]+:)?col\s([^>]*)>")
@@ -260,13 +261,13 @@ def _split_ref(ref: bytes | None) -> tuple[int, int] | None:
 def sheet_extent(data: bytes, exact: bool = False, prefixed: bool = True) -> tuple[int, int, bool]:
     """(rows, cols, exact) from A1 to the furthest cell, as calamine will place the cells.
 
-    Fast path when every cell tag has the usual form `<c r="A1"`: a bound from
+    Fast path when every cell tag starts with its reference, `<c r="A1"`: a bound from
     the few references beyond column Z or row 99,999, made exact when asked or
     when the bound is over the limit. Otherwise the tags are walked one by one,
     with row and column counters as calamine keeps them for cells without a reference.
     """
-    if not prefixed and not _CELL_ODD.search(data):
-        far = _FAR_REFS.findall(data)
+    far = [] if prefixed else _UNUSUAL_CELL.findall(data)  # one pass: usually nothing, or the last rows' cells
+    if not prefixed and all(c for c, _ in far):
         cols = max(map(_col_number, {c for c, _ in far if len(c) > 1}), default=26 if b"<c " in data else 0)
         rows = max(map(int, {r for _, r in far if len(r) > 5}), default=99_999 if b"<c " in data else 0)
         if rows * cols <= MAX_SHEET_CELLS and not exact:
