@@ -193,9 +193,19 @@ def test_a_sheets_rows_survive_pickling_and_copying(tmp_path):
         assert values_of(other, "origin") == ["CN", "AU", "*"]
 
 
-def test_a_read_record_makes_its_values_when_first_asked(tmp_path):
-    """A record read from a sheet holds no dict of values until asked; asked, it has exactly the sheet's values,
-    the same as a record built with them, and it survives pickling and dataclasses.replace as any record does."""
+def _unmade(rec, field: str) -> bool:
+    """Whether a record's field has not been made yet (read without making it)."""
+    try:
+        object.__getattribute__(rec, field)
+    except AttributeError:
+        return True
+    return False
+
+
+def test_a_read_record_makes_its_fields_when_first_asked(tmp_path):
+    """A record read from a sheet holds only its sheet and position until asked; asked, each field has exactly the
+    sheet's value, the same as a record built with them, and it survives pickling and dataclasses.replace as any
+    record does."""
     import dataclasses
     import pickle
 
@@ -204,16 +214,21 @@ def test_a_read_record_makes_its_values_when_first_asked(tmp_path):
 
     recs = read_case_file(_routes_file(tmp_path), Problems()).tables["Routes"]
     first = recs[0]
-    assert first._columns is recs.columns  # not made yet
+    assert all(_unmade(first, f) for f in ("values", "sheet", "file", "row", "letters", "inherited"))
+    assert first.row == 2 and _unmade(first, "values")  # one field asked: only that one made
     assert first.values == {"origin": "CN", "destination": "US", "transport_usd_per_t": 20, "allowed": None,
                             "source": None}
-    assert first._columns is None  # made once, and the record no longer needs the columns
+    assert first.values is first.values and not _unmade(first, "values")  # made once
+    assert (first.sheet, first.file, first.inherited) == ("Routes", str(tmp_path / "case.xlsx"), {})
     sent = pickle.loads(pickle.dumps(recs))  # a sweep sends whole cases: what was not made is not made to send it
-    assert sent[2]._columns is not None and sent[2].values == recs[2].values and sent[0]._columns is None
+    assert _unmade(sent[2], "values") and _unmade(sent[2], "row") and not _unmade(sent[0], "values")
+    assert sent[2].values == recs[2].values and (sent[2].row, sent[2].letters) == (recs[2].row, recs[2].letters)
     built = Record("Routes", dict(first.values), first.file, first.row, first.letters)
     assert first == built and pickle.loads(pickle.dumps(recs[2])) == recs[2]
+    assert pickle.loads(pickle.dumps(built)) == built and _unmade(pickle.loads(pickle.dumps(built)), "values") is False
     assert dataclasses.replace(recs[2], values={"origin": "JP"}).values == {"origin": "JP"}
     assert recs[1].values["_bad"] == ("transport_usd_per_t",) and recs[1].get("origin") == "AU"
+    assert recs[1].ref("origin") == (first.file, f"Routes!A{recs[1].row}")
 
 
 def test_loading_a_case_asks_no_lane_for_its_values(tmp_path):
@@ -234,5 +249,5 @@ def test_loading_a_case_asks_no_lane_for_its_values(tmp_path):
               "Routes": lanes}
     case = load_case(write_case(tmp_path / "lanes.xlsx", {"start_year": 2026, "end_year": 2026}, sheets))
     routes = case.records.tables["Routes"]
-    assert len(routes) == 3 and all(r._columns is not None for r in routes)
+    assert len(routes) == 3 and all(_unmade(r, "values") for r in routes)
     assert list(case.tables["Routes"]["transport_usd_per_t"])[1:] == [10, 11]

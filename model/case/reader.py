@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,15 @@ _A1 = re.compile(r"([A-Z]+)([0-9]+)")
 
 
 _NOT_INHERITED: dict[str, tuple[str, str]] = {}  # shared by every record read from one file alone: never changed
+_FROM_SHEET = ("sheet", "file", "row", "letters", "inherited")  # the fields a record read from a sheet makes when asked
+
+
+def _made(rec: Record, name: str):
+    """A slot's value if it has been set, else None (without making it)."""
+    try:
+        return object.__getattribute__(rec, name)
+    except AttributeError:
+        return None
 
 
 @dataclass(slots=True)
@@ -34,9 +44,10 @@ class Record:
     """One row of a case sheet, with where each value came from.
 
     A case may have a row per lane: a record has slots rather than a dict of attributes, and one whose values all
-    come from its own file shares one empty `inherited`. A record read from a sheet makes its `values` only when
-    they are first asked for, from the sheet's columns (`_read`): validation and building read a sheet of lanes
-    column by column (`values_of`), and most of its records are never asked for their values at all.
+    come from its own file shares one empty `inherited`. A record read from a sheet holds only the sheet it was read
+    from and its position there (`_read`); each of its fields is made from the sheet when first asked for. Validation
+    and building read a sheet of lanes column by column (`values_of`), and most of its records are never asked for
+    anything at all.
     """
 
     sheet: str
@@ -45,34 +56,44 @@ class Record:
     row: int
     letters: dict[str, str]  # column -> letter in the file the row came from
     inherited: dict[str, tuple[str, str]] = field(default_factory=lambda: _NOT_INHERITED)  # column -> (file, A1)
-    _columns: dict[str, list] | None = field(default=None, repr=False, compare=False)  # see `_read`
+    _src: tuple | None = field(default=None, repr=False, compare=False)  # see `_read`
     _k: int = field(default=0, repr=False, compare=False)
 
     @classmethod
-    def _read(cls, sheet: str, columns: dict[str, list], k: int, file: str, row: int, letters: dict[str, str]) -> Record:
-        """The record of row position k of a sheet's typed `columns`, its `values` made when first asked for."""
+    def _read(cls, src: tuple, k: int) -> Record:
+        """The record of row position k of a sheet read as `src` = (sheet, typed columns, row numbers, file, letters),
+        its fields made when first asked for."""
         rec = object.__new__(cls)
-        rec.sheet, rec.file, rec.row, rec.letters, rec.inherited, rec._columns, rec._k = (
-            sheet, file, row, letters, _NOT_INHERITED, columns, k)
+        rec._src, rec._k = src, k
         return rec
 
-    def __getstate__(self) -> tuple:  # pickled as it is: values not yet made stay unmade (a sweep sends whole cases)
-        made = self._columns is None
-        return (self.sheet, self.values if made else None, self.file, self.row, self.letters, self.inherited,
-                self._columns, self._k)
+    def __getattr__(self, name: str):  # only called for a slot not yet set: a field of a record read from a sheet
+        if name.startswith("_") or self._src is None:
+            raise AttributeError(name)
+        sheet, columns, numbers, file, letters = self._src
+        if name == "values":
+            value = {col: cells[self._k] for col, cells in columns.items()}
+        elif name == "row":
+            value = numbers[self._k]
+        elif name in _FROM_SHEET:
+            value = {"sheet": sheet, "file": file, "letters": letters, "inherited": _NOT_INHERITED}[name]
+        else:
+            raise AttributeError(name)
+        object.__setattr__(self, name, value)
+        return value
+
+    def __getstate__(self) -> tuple:  # pickled as it is: a record read from a sheet stays unmade (a sweep sends cases)
+        values = _made(self, "values")
+        if self._src is not None:
+            return self._src, self._k, values
+        return None, 0, values, self.sheet, self.file, self.row, self.letters, self.inherited
 
     def __setstate__(self, state: tuple) -> None:
-        values = state[1]
-        self.sheet, _, self.file, self.row, self.letters, self.inherited, self._columns, self._k = state
-        if self._columns is None:
-            self.values = values
-
-    def __getattr__(self, name: str):  # only called for an attribute not set: a read record's values
-        if name == "values" and self._columns is not None:
-            k, columns, self._columns = self._k, self._columns, None
-            self.values = {col: cells[k] for col, cells in columns.items()}
-            return self.values
-        raise AttributeError(name)
+        self._src, self._k = state[0], state[1]
+        if state[2] is not None:
+            self.values = state[2]
+        if self._src is None:
+            self.sheet, self.file, self.row, self.letters, self.inherited = state[3:]
 
     def get(self, col: str, default=None):
         """The value of `col`, or `default` when blank."""
@@ -295,8 +316,8 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
     numbers = [raw.numbers[k] for k in kept]
     file, spelt = str(path), sorted(misspelt)
     columns = dict(zip(names, typed))
-    records = Rows([Record._read(sheet.name, columns, k, file, n, letters) for k, n in enumerate(numbers)],
-                   columns, numbers, file)
+    src = (sheet.name, columns, numbers, file, letters)
+    records = Rows(map(Record._read, repeat(src), range(len(numbers))), columns, numbers, file)
     for j, k in enumerate(kept) if bad or spelt else ():
         if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
             records[j].values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))

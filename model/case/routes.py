@@ -18,7 +18,8 @@ Of each row only what a leg needs is kept: a case may have a row per lane.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain, compress
+from itertools import chain, compress, groupby
+from operator import itemgetter
 
 from model.case.reader import Record, values_of
 
@@ -100,12 +101,14 @@ class RouteRules:
         if self._by_origin is None:  # (origin or *, material or None) -> (destinations named open, named closed)
             by: dict[tuple, tuple[set, set]] = {}
             for which, keys in ((0, self.open), (1, self.closed)):
-                for oo, d, mm in keys:
-                    if d != WILDCARD:
-                        sets = by.get((oo, mm))
-                        if sets is None:
-                            sets = by[oo, mm] = (set(), set())
-                        sets[which].add(d)
+                for group, run in groupby(keys, key=itemgetter(0, 2)):  # a sheet's rows of one origin are together
+                    sets = by.get(group)
+                    if sets is None:
+                        sets = by[group] = (set(), set())
+                    sets[which].update(map(itemgetter(1), run))
+            for sets in by.values():
+                sets[0].discard(WILDCARD)  # a * destination is no named one
+                sets[1].discard(WILDCARD)
             self._by_origin = by
         out = set(regions)  # no row matches: allowed
         for mat in (None, m):
