@@ -232,8 +232,8 @@ def test_a_read_record_makes_its_fields_when_first_asked(tmp_path):
 
 
 def test_loading_a_case_asks_no_lane_for_its_values(tmp_path):
-    """Validation and building read Routes column by column: loading a valid case makes no Routes record's values
-    (a rule that walked every lane row by row would make them all, and cost a dict per lane)."""
+    """Validation and building read Routes and Demand column by column: loading a valid case makes no Routes or
+    Demand record's values (a rule that walked every lane row by row would make them all, and cost a dict per lane)."""
     from model.case.load import load_case
     from model.case.writer import write_case
 
@@ -250,4 +250,6 @@ def test_loading_a_case_asks_no_lane_for_its_values(tmp_path):
     case = load_case(write_case(tmp_path / "lanes.xlsx", {"start_year": 2026, "end_year": 2026}, sheets))
     routes = case.records.tables["Routes"]
     assert len(routes) == 3 and all(_unmade(r, "values") for r in routes)
+    assert all(_unmade(r, "values") for r in case.records.tables["Demand"])  # a row per customer and year: read
+    # column by column too
     assert list(case.tables["Routes"]["transport_usd_per_t"])[1:] == [10, 11]

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from itertools import compress
 
 from model.case.domain import eligible, fid_window
+from model.case.reader import values_of
 from model.case.routes import RouteRules
 from model.case.rules import Ctx, bad, err, warn
 from model.problems import Problems
@@ -59,7 +61,9 @@ def _sources(ctx: Ctx) -> dict[str, set]:
 
 
 def _usage(ctx: Ctx, p: Problems) -> None:
-    demanded = {r.values.get("material") for r in ctx.rows("Demand") if (r.values.get("demand_t") or 0) > 0}
+    demand = ctx.rows("Demand")  # column by column: a row per customer and year
+    wanted = [(q or 0) > 0 for q in values_of(demand, "demand_t")]
+    demanded = set(compress(values_of(demand, "material"), wanted))
     used = {r.values.get("material") for r in ctx.rows("Recipes") if r.values.get("role") == "input"}
     sources = _sources(ctx)
     for rec in ctx.rows("Materials"):
@@ -71,7 +75,7 @@ def _usage(ctx: Ctx, p: Problems) -> None:
         elif not sources.get(m):
             warn(p, rec, "material", "nothing can provide this material: no project makes it, and it has no Supply row "
                  "and no stockpile, so its demand will all be shortfall", found=m)
-    with_demand = {r.values.get("region") for r in ctx.rows("Demand") if (r.values.get("demand_t") or 0) > 0}
+    with_demand = set(compress(values_of(demand, "region"), wanted))
     for rec in ctx.rows("Regions"):
         if rec.values.get("member") and rec.values.get("region") not in with_demand:
             warn(p, rec, "region", "this member has no demand", found=rec.values.get("region"))
@@ -84,16 +88,16 @@ def _reach(ctx: Ctx, p: Problems) -> None:
     regions = ctx.keys.get("Regions", set())
     reached: dict[str, set] = {}
     told = set()
-    for rec in ctx.rows("Demand"):
-        n, m = rec.values.get("region"), rec.values.get("material")
-        if (rec.values.get("demand_t") or 0) <= 0 or n is None or not sources.get(m) or (n, m) in told:
+    demand = ctx.rows("Demand")
+    for k, (n, m, q) in enumerate(zip(*(values_of(demand, c) for c in ("region", "material", "demand_t")))):
+        if (q or 0) <= 0 or n is None or not sources.get(m) or (n, m) in told:
             continue
         if m not in reached:
             reached[m] = _spread(sources[m], regions, ctx.members, routes, m)
         if n not in reached[m]:
             told.add((n, m))
             where = ", ".join(sorted(str(s) for s in sources[m]))
-            warn(p, rec, "material", f"no source of {m} can reach {n}: it is found only in {where}, and the Routes sheet "
+            warn(p, demand[k], "material", f"no source of {m} can reach {n}: it is found only in {where}, and the Routes sheet "
                  f"forbids every way to {n}, so this demand will all be shortfall", found=m,
                  expected=f"a route allowed to {n}, or a project, Supply row or stockpile of {m} in {n}")
 

@@ -13,7 +13,7 @@ from functools import cached_property
 
 from model.case.cells import closest, escaped, skeleton, unusual
 from model.case.domain import eligible, fid_window
-from model.case.reader import Record
+from model.case.reader import Record, values_of
 from model.problems import Problems
 
 PROB_TOL = 1e-6
@@ -137,11 +137,12 @@ _YEAR_COLUMNS = (("Demand", "year"), ("Budgets", "year"), ("Supply", "year"), ("
 
 def _years(ctx: Ctx, p: Problems) -> None:
     inside = f"a year from {ctx.start} to {ctx.end}, the horizon set in Settings"
-    for sheet, col in _YEAR_COLUMNS:
-        for rec in ctx.rows(sheet):
-            y = rec.values.get(col)
-            if y is not None and not (ctx.start <= y <= ctx.end) and not _delay_at_fid_year(ctx, rec, col, y):
-                err(p, rec, col, f"{col} is outside the planning horizon", found=y, expected=inside)
+    start, end = ctx.start, ctx.end
+    for sheet, col in _YEAR_COLUMNS:  # column by column: a Demand sheet may have a row per customer and year
+        recs = ctx.rows(sheet)
+        for k, y in enumerate(values_of(recs, col)):
+            if y is not None and not (start <= y <= end) and not _delay_at_fid_year(ctx, recs[k], col, y):
+                err(p, recs[k], col, f"{col} is outside the planning horizon", found=y, expected=inside)
 
 
 def _delay_at_fid_year(ctx: Ctx, rec: Record, col: str, year: int) -> bool:

@@ -31,7 +31,7 @@ def validate(case: MergedCase, problems: Problems) -> None:
     _structure(case, problems, top)
     start, end = _horizon(case, problems, top)
     t = case.tables
-    keys = {name: {r.values.get(S.SHEET[name].key[0]) for r in t.get(name, [])} - {None} for name in KEYED}
+    keys = {name: set(values_of(t.get(name, []), S.SHEET[name].key[0])) - {None} for name in KEYED}
     if not t.get("Scenarios"):
         keys["Scenarios"] = {"base"}
     if t.get("Events"):
@@ -63,7 +63,8 @@ def _structure(case: MergedCase, p: Problems, top: str) -> None:
                         expected=f"a header {col.name} in row 1 of {sheet.name}")
         required = [col for col in sheet.columns if col.required and col.name in have]
         recs = case.tables.get(sheet.name, [])
-        blank = {k for col in required for k, v in enumerate(values_of(recs, col.name)) if v is None}
+        blank = {k for col in required if None in (cells := values_of(recs, col.name))
+                 for k, v in enumerate(cells) if v is None}
         for rec in map(recs.__getitem__, sorted(blank)):  # row by row, as a planner reads the sheet
             for col in required:
                 if rec.values.get(col.name) is None and not bad(rec, col.name):

@@ -192,14 +192,15 @@ def _trimmed(cells: tuple) -> list:
     Equal texts become one object: a column of names repeats a few names in every row, and the reader gives each
     cell its own string.
     """
-    kinds = set(map(type, cells))
-    if str not in kinds:
-        return list(cells)
     same: dict[str, str | None] = {"": None}  # text -> its first object; blank text reads as None
-    if kinds == {str}:
-        out = list(map(str.strip, cells))
-        return list(map(same.setdefault, out, out))
-    return [same.setdefault(s, s) if (s := v.strip() if v.__class__ is str else None) is not None else v for v in cells]
+    try:
+        out = list(map(str.strip, cells))  # a column of text, the usual case, at C speed
+    except TypeError:  # numbers, dates or TRUE/FALSE among the cells
+        if str not in set(map(type, cells)):
+            return list(cells)
+        return [same.setdefault(s, s) if (s := v.strip() if v.__class__ is str else None) is not None else v
+                for v in cells]
+    return list(map(same.setdefault, out, out))
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:
