@@ -9,13 +9,22 @@ Generates a valid case of about 10,000 rows across its sheets (30 regions,
 With `--transport W,C,Y` it times bench_transport's case instead: W non-member
 warehouses, C member customers and Y years, so W·C Routes rows (50,2000,5 gives
 100,000 Routes rows, 10,000 Demand rows and 250 Supply rows).
+
+With `--against DIR` it also times `load_case` of the same workbook with the
+code of another checkout DIR (a `git worktree add DIR <commit>`), side by side:
+in each of `--pairs` pairs the two run at the same time, each process on a core
+of its own (the cores swap from pair to pair), so that both see the same host.
+It prints each pair's medians and their ratio: on a shared machine whose speed
+drifts by a fifth from minute to minute, only such ratios are worth quoting.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,11 +148,45 @@ def _transport(path: Path, w: int, c: int, years: int) -> str:
     return f"transport {w}x{c}x{years}: {w * c + 1:,} Routes rows, {c * years:,} Demand rows, {w * years:,} Supply rows"
 
 
+_ONE_SIDE = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
+    os.sched_setaffinity(0, {int(sys.argv[3]) % len(os.sched_getaffinity(0))})
+from model.case.load import load_case
+load_case(sys.argv[2])
+times = []
+for _ in range(int(sys.argv[4])):
+    t = time.perf_counter()
+    load_case(sys.argv[2])
+    times.append(time.perf_counter() - t)
+print(sorted(times)[len(times) // 2])
+"""
+
+
+def side_by_side(path: Path, other: Path, pairs: int, runs: int) -> None:
+    """Median load_case seconds of this checkout and of `other`, run at the same time on two cores, pair by pair."""
+    here = Path(__file__).resolve().parents[1]
+    ratios = []
+    print(f"load_case side by side, {runs} loads a side per pair; this checkout {here}, against {other}")
+    for i in range(pairs):
+        procs = [subprocess.Popen([sys.executable, "-c", _ONE_SIDE, str(code), str(path), str((i + k) % 2), str(runs)],
+                                  stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(code)})
+                 for k, code in enumerate((here, other))]
+        mine, theirs = (float(p.communicate()[0]) for p in procs)
+        ratios.append(mine / theirs)
+        print(f"  pair {i + 1}: this {mine:.3f} s, against {theirs:.3f} s, ratio {ratios[-1]:.3f}")
+    print(f"  median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f} to {max(ratios):.3f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows-scale", type=float, default=1.0)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--keep", type=Path, help="also keep the generated workbook here")
+    ap.add_argument("--against", type=Path, metavar="DIR", help="also time load_case side by side with the checkout "
+                    "in DIR")
+    ap.add_argument("--pairs", type=int, default=6, help="pairs of side-by-side runs with --against")
     ap.add_argument("--transport", metavar="W,C,Y", help="time bench_transport's case of W warehouses, C customers "
                     "and Y years instead (50,2000,5: 100,000 Routes rows)")
     args = ap.parse_args()
@@ -159,10 +202,12 @@ def main() -> None:
         size = path.stat().st_size
         load_case(path)  # warm imports and caches
         result = stages(path, args.runs)
-    print(f"case: {what}, {size / 1024:,.0f} KiB; median of {args.runs} runs")
-    print(f"  {'stage':<48} {'wall ms':>8} {'CPU ms':>8}")
-    for what, (wall, cpu) in result.items():
-        print(f"  {what:<48} {wall * 1000:8.1f} {cpu * 1000:8.1f}")
+        print(f"case: {what}, {size / 1024:,.0f} KiB; median of {args.runs} runs")
+        print(f"  {'stage':<48} {'wall ms':>8} {'CPU ms':>8}")
+        for stage, (wall, cpu) in result.items():
+            print(f"  {stage:<48} {wall * 1000:8.1f} {cpu * 1000:8.1f}")
+        if args.against:
+            side_by_side(path, args.against.resolve(), args.pairs, args.runs)
 
 
 if __name__ == "__main__":
