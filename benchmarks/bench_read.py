@@ -12,8 +12,9 @@ warehouses, C member customers and Y years, so W·C Routes rows (50,2000,5 gives
 
 With `--against DIR` it also times `load_case` of the same workbook with the
 code of another checkout DIR (a `git worktree add DIR <commit>`), side by side:
-in each of `--pairs` pairs the two run at the same time, each process on a core
-of its own (the cores swap from pair to pair), so that both see the same host.
+in each of `--pairs` pairs the two run at about the same time (each loads the
+workbook once before it starts timing), each process on a core of its own (the
+cores swap from pair to pair), so that both see the same host.
 It prints each pair's medians and their ratio: on a shared machine whose speed
 drifts by a fifth from minute to minute, only such ratios are worth quoting.
 """
@@ -152,7 +153,8 @@ _ONE_SIDE = """
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
 if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
-    os.sched_setaffinity(0, {int(sys.argv[3]) % len(os.sched_getaffinity(0))})
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[int(sys.argv[3]) % len(cpus)]})
 from model.case.load import load_case
 load_case(sys.argv[2])
 times = []
@@ -173,7 +175,10 @@ def side_by_side(path: Path, other: Path, pairs: int, runs: int) -> None:
         procs = [subprocess.Popen([sys.executable, "-c", _ONE_SIDE, str(code), str(path), str((i + k) % 2), str(runs)],
                                   stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(code)})
                  for k, code in enumerate((here, other))]
-        mine, theirs = (float(p.communicate()[0]) for p in procs)
+        outs = [p.communicate()[0] for p in procs]  # both waited for, whatever either printed
+        if any(p.returncode for p in procs):
+            sys.exit(f"a side failed (exit {[p.returncode for p in procs]}): is {other} a checkout of minplan?")
+        mine, theirs = map(float, outs)
         ratios.append(mine / theirs)
         print(f"  pair {i + 1}: this {mine:.3f} s, against {theirs:.3f} s, ratio {ratios[-1]:.3f}")
     print(f"  median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f} to {max(ratios):.3f})")

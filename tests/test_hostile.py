@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT, run_cli
@@ -58,6 +58,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "far_cell.xlsx": (2, ["sheet Regions reaches row 1,048,576 and column XFD", "limit of 5,000,000 cells"]),
     "far_cell_prefixed.xlsx": (2, ["sheet Regions reaches row 1,048,576 and column XFD"]),
     "rows_without_refs.xlsx": (2, ["sheet Regions reaches row 1,048,574 and column E", "limit of 5,000,000 cells"]),
+    "far_cells_leading_zeros.xlsx": (2, ["sheet Regions reaches row 99,999 and column XFD", "limit of 5,000,000 cells"]),
     "really_csv.xlsx": (2, ["this is plain text (CSV or similar), not an Excel workbook", SAVE_AS]),
     "really_html.xlsx": (2, ["this is a web page (HTML), not an Excel workbook", SAVE_AS]),
     "empty.xlsx": (2, ["the file is empty (0 bytes)"]),
@@ -274,15 +275,18 @@ _CELL_FORMS = st.sampled_from(['<c r="{c}{r}"><v>1</v></c>', '<c r="{c}{r}" t="n
                                 '<c><v>1</v></c>', "<c r='{c}{r}'><v>1</v></c>", '<c\nr="{c}{r}"><v>1</v></c>'])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
+@example([('<c r="{c}{r}"><v>1</v></c>', "A", "0000004"), ('<c r="{c}{r}"><v>1</v></c>', "B", "99999")])  # a
+# bound from the six-digit references alone would be row 4
 @given(st.lists(st.tuples(_CELL_FORMS, st.sampled_from(["A", "Z", "AA", "XFD", "b"]),
-                          st.sampled_from([1, 99_999, 100_000, 1_048_576])), max_size=6))
+                          st.sampled_from(["1", "99999", "100000", "1048576", "0000004", "01"])), max_size=6))
 def test_the_one_pass_extent_agrees_with_the_tag_walk(cells):
-    """Near, far and odd cell tags in any order: the fast path's exact extent is the tag walk's (which the test
-    above holds to calamine's) when no cell is empty, never below it when one is, and its bound is never below it."""
+    """Near, far and odd cell tags in any order, references with leading zeros among them (A0000004 is row 4): the
+    fast path's exact extent is the tag walk's (which the test above holds to calamine's) when no cell is empty,
+    never below it when one is, and its bound is never below it."""
     from model.workbook.scan import sheet_extent
 
-    xml = ("<sheetData>" + "".join(f'<row r="{r}">' + form.format(c=c, r=r) + "</row>" for form, c, r in cells)
+    xml = ("<sheetData>" + "".join(f'<row r="{int(r)}">' + form.format(c=c, r=r) + "</row>" for form, c, r in cells)
            + "</sheetData>").encode()
     walked = sheet_extent(xml, exact=True, prefixed=True)[:2]
     rows, cols, _ = sheet_extent(xml, exact=True, prefixed=False)

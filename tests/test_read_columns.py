@@ -193,19 +193,19 @@ def test_a_sheets_rows_survive_pickling_and_copying(tmp_path):
         assert values_of(other, "origin") == ["CN", "AU", "*"]
 
 
-def _unmade(rec, field: str) -> bool:
-    """Whether a record's field has not been made yet (read without making it)."""
+def _unmade(rec) -> bool:
+    """Whether a record read from a sheet has not made its fields yet (looked at without making them)."""
     try:
-        object.__getattribute__(rec, field)
+        object.__getattribute__(rec, "values")
     except AttributeError:
         return True
     return False
 
 
 def test_a_read_record_makes_its_fields_when_first_asked(tmp_path):
-    """A record read from a sheet holds only its sheet and position until asked; asked, each field has exactly the
-    sheet's value, the same as a record built with them, and it survives pickling and dataclasses.replace as any
-    record does."""
+    """A record read from a sheet holds only its sheet and position until asked; asked, its fields are exactly the
+    sheet's, the same as a record built with them, and it survives pickling, dataclasses.replace and pickling the
+    replacement as any record does; it cannot be changed in place (a change replaces it)."""
     import dataclasses
     import pickle
 
@@ -214,19 +214,23 @@ def test_a_read_record_makes_its_fields_when_first_asked(tmp_path):
 
     recs = read_case_file(_routes_file(tmp_path), Problems()).tables["Routes"]
     first = recs[0]
-    assert all(_unmade(first, f) for f in ("values", "sheet", "file", "row", "letters", "inherited"))
-    assert first.row == 2 and _unmade(first, "values")  # one field asked: only that one made
+    assert _unmade(first) and _unmade(recs[2])
+    assert first.row == 2 and not _unmade(first)  # one field asked: the record is made
     assert first.values == {"origin": "CN", "destination": "US", "transport_usd_per_t": 20, "allowed": None,
                             "source": None}
-    assert first.values is first.values and not _unmade(first, "values")  # made once
     assert (first.sheet, first.file, first.inherited) == ("Routes", str(tmp_path / "case.xlsx"), {})
     sent = pickle.loads(pickle.dumps(recs))  # a sweep sends whole cases: what was not made is not made to send it
-    assert _unmade(sent[2], "values") and _unmade(sent[2], "row") and not _unmade(sent[0], "values")
+    assert _unmade(sent[2]) and not _unmade(sent[0])
     assert sent[2].values == recs[2].values and (sent[2].row, sent[2].letters) == (recs[2].row, recs[2].letters)
     built = Record("Routes", dict(first.values), first.file, first.row, first.letters)
-    assert first == built and pickle.loads(pickle.dumps(recs[2])) == recs[2]
-    assert pickle.loads(pickle.dumps(built)) == built and _unmade(pickle.loads(pickle.dumps(built)), "values") is False
-    assert dataclasses.replace(recs[2], values={"origin": "JP"}).values == {"origin": "JP"}
+    assert first == built and pickle.loads(pickle.dumps(recs[2])) == recs[2] == sent[2]
+    assert pickle.loads(pickle.dumps(built)) == built
+    moved = dataclasses.replace(recs[2], row=99, file="other.xlsx", inherited={"origin": ("base.xlsx", "A7")},
+                                values={"origin": "JP"})
+    assert pickle.loads(pickle.dumps(moved)) == moved and moved.ref("origin") == ("base.xlsx", "Routes!A7")
+    assert (pickle.loads(pickle.dumps(moved)).row, pickle.loads(pickle.dumps(moved)).file) == (99, "other.xlsx")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recs[2].row = 50
     assert recs[1].values["_bad"] == ("transport_usd_per_t",) and recs[1].get("origin") == "AU"
     assert recs[1].ref("origin") == (first.file, f"Routes!A{recs[1].row}")
 
@@ -249,7 +253,7 @@ def test_loading_a_case_asks_no_lane_for_its_values(tmp_path):
               "Routes": lanes}
     case = load_case(write_case(tmp_path / "lanes.xlsx", {"start_year": 2026, "end_year": 2026}, sheets))
     routes = case.records.tables["Routes"]
-    assert len(routes) == 3 and all(_unmade(r, "values") for r in routes)
-    assert all(_unmade(r, "values") for r in case.records.tables["Demand"])  # a row per customer and year: read
-    # column by column too
+    assert len(routes) == 3 and all(map(_unmade, routes))
+    demand = case.records.tables["Demand"]  # a row per customer and year: read column by column too
+    assert len(demand) == 2 and all(map(_unmade, demand))
     assert list(case.tables["Routes"]["transport_usd_per_t"])[1:] == [10, 11]

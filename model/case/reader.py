@@ -28,26 +28,18 @@ _A1 = re.compile(r"([A-Z]+)([0-9]+)")
 
 
 _NOT_INHERITED: dict[str, tuple[str, str]] = {}  # shared by every record read from one file alone: never changed
-_FROM_SHEET = ("sheet", "file", "row", "letters", "inherited")  # the fields a record read from a sheet makes when asked
+_FIELDS = ("sheet", "values", "file", "row", "letters", "inherited")
 
 
-def _made(rec: Record, name: str):
-    """A slot's value if it has been set, else None (without making it)."""
-    try:
-        return object.__getattribute__(rec, name)
-    except AttributeError:
-        return None
-
-
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Record:
     """One row of a case sheet, with where each value came from.
 
     A case may have a row per lane: a record has slots rather than a dict of attributes, and one whose values all
     come from its own file shares one empty `inherited`. A record read from a sheet holds only the sheet it was read
-    from and its position there (`_read`); each of its fields is made from the sheet when first asked for. Validation
-    and building read a sheet of lanes column by column (`values_of`), and most of its records are never asked for
-    anything at all.
+    from and its position there (`_read`), and makes its fields when one is first asked for. Validation and
+    building read a sheet of lanes column by column (`values_of`), and most of its records are never asked for
+    anything at all. A record is never changed, only replaced (its `values` may gain a `_bad` entry as it is read).
     """
 
     sheet: str
@@ -56,44 +48,37 @@ class Record:
     row: int
     letters: dict[str, str]  # column -> letter in the file the row came from
     inherited: dict[str, tuple[str, str]] = field(default_factory=lambda: _NOT_INHERITED)  # column -> (file, A1)
-    _src: tuple | None = field(default=None, repr=False, compare=False)  # see `_read`
-    _k: int = field(default=0, repr=False, compare=False)
+    _src: tuple | None = field(default=None, init=False, repr=False, compare=False)  # see `_read`
+    _k: int = field(default=0, init=False, repr=False, compare=False)
 
     @classmethod
     def _read(cls, src: tuple, k: int) -> Record:
         """The record of row position k of a sheet read as `src` = (sheet, typed columns, row numbers, file, letters),
-        its fields made when first asked for."""
+        its fields made when one is first asked for."""
         rec = object.__new__(cls)
-        rec._src, rec._k = src, k
+        _SET_SRC(rec, src)
+        _SET_K(rec, k)
         return rec
 
     def __getattr__(self, name: str):  # only called for a slot not yet set: a field of a record read from a sheet
-        if name.startswith("_") or self._src is None:
+        if name not in _FIELDS or self._src is None:
             raise AttributeError(name)
         sheet, columns, numbers, file, letters = self._src
-        if name == "values":
-            value = {col: cells[self._k] for col, cells in columns.items()}
-        elif name == "row":
-            value = numbers[self._k]
-        elif name in _FROM_SHEET:
-            value = {"sheet": sheet, "file": file, "letters": letters, "inherited": _NOT_INHERITED}[name]
-        else:
-            raise AttributeError(name)
-        object.__setattr__(self, name, value)
-        return value
+        k = self._k
+        for field_name, value in (("sheet", sheet), ("values", {col: cells[k] for col, cells in columns.items()}),
+                                  ("file", file), ("row", numbers[k]), ("letters", letters),
+                                  ("inherited", _NOT_INHERITED), ("_src", None)):
+            object.__setattr__(self, field_name, value)
+        return object.__getattribute__(self, name)
 
-    def __getstate__(self) -> tuple:  # pickled as it is: a record read from a sheet stays unmade (a sweep sends cases)
-        values = _made(self, "values")
+    def __getstate__(self) -> tuple:  # pickled as it is: a record not made yet stays unmade (a sweep sends cases)
         if self._src is not None:
-            return self._src, self._k, values
-        return None, 0, values, self.sheet, self.file, self.row, self.letters, self.inherited
+            return self._src, self._k
+        return None, 0, self.sheet, self.values, self.file, self.row, self.letters, self.inherited
 
     def __setstate__(self, state: tuple) -> None:
-        self._src, self._k = state[0], state[1]
-        if state[2] is not None:
-            self.values = state[2]
-        if self._src is None:
-            self.sheet, self.file, self.row, self.letters, self.inherited = state[3:]
+        for name, value in zip(("_src", "_k", *_FIELDS), state):
+            object.__setattr__(self, name, value)
 
     def get(self, col: str, default=None):
         """The value of `col`, or `default` when blank."""
@@ -112,6 +97,9 @@ class Record:
     def key(self, sheet: S.Sheet) -> tuple:
         """The row's key on `sheet` (its "one row per" columns)."""
         return tuple(map(self.values.get, sheet.key))
+
+
+_SET_SRC, _SET_K = Record._src.__set__, Record._k.__set__  # a record being read is set through its slots
 
 
 class Rows(list):
@@ -318,9 +306,10 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
     columns = dict(zip(names, typed))
     src = (sheet.name, columns, numbers, file, letters)
     records = Rows(map(Record._read, repeat(src), range(len(numbers))), columns, numbers, file)
-    for j, k in enumerate(kept) if bad or spelt else ():
-        if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
-            records[j].values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))
+    if bad or spelt:
+        for j, k in enumerate(kept):
+            if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
+                records[j].values["_bad"] = tuple(sorted(bad.get(k, []) + spelt))
     return records, set(hmap.values()) | misspelt
 
 

@@ -101,8 +101,8 @@ class RouteRules:
         if self._by_origin is None:  # (origin or *, material or None) -> (destinations named open, named closed)
             by: dict[tuple, tuple[set, set]] = {}
             for which, keys in ((0, self.open), (1, self.closed)):
-                for group, run in groupby(keys, key=itemgetter(0, 2)):  # a sheet's rows of one origin are together
-                    sets = by.get(group)
+                for group, run in groupby(keys, key=itemgetter(0, 2)):  # runs of rows of one origin, merged below
+                    sets = by.get(group)  # a sheet usually lists an origin's rows together, but need not
                     if sets is None:
                         sets = by[group] = (set(), set())
                     sets[which].update(map(itemgetter(1), run))

@@ -258,6 +258,17 @@ def _split_ref(ref: bytes | None) -> tuple[int, int] | None:
     return (int(m.group(2)), _col_number(m.group(1))) if m else None
 
 
+def _far_references(data: bytes) -> list[tuple[bytes, bytes]] | None:
+    """(letters, digits) of each cell reference that may lie beyond column Z or row 99,999, in one pass: usually
+    none, or the last rows' cells. None when a cell tag does not start with its reference (the tags must be walked)."""
+    far = []
+    for m in _UNUSUAL_CELL.finditer(data):
+        if not m.group(1):
+            return None
+        far.append(m.groups())
+    return far
+
+
 def sheet_extent(data: bytes, exact: bool = False, prefixed: bool = True) -> tuple[int, int, bool]:
     """(rows, cols, exact) from A1 to the furthest cell, as calamine will place the cells.
 
@@ -266,10 +277,12 @@ def sheet_extent(data: bytes, exact: bool = False, prefixed: bool = True) -> tup
     when the bound is over the limit. Otherwise the tags are walked one by one,
     with row and column counters as calamine keeps them for cells without a reference.
     """
-    far = [] if prefixed else _UNUSUAL_CELL.findall(data)  # one pass: usually nothing, or the last rows' cells
-    if not prefixed and all(c for c, _ in far):
-        cols = max(map(_col_number, {c for c, _ in far if len(c) > 1}), default=26 if b"<c " in data else 0)
-        rows = max(map(int, {r for _, r in far if len(r) > 5}), default=99_999 if b"<c " in data else 0)
+    far = None if prefixed else _far_references(data)
+    if far is not None:
+        cells = b"<c " in data
+        cols = max(26, max(map(_col_number, {c for c, _ in far if len(c) > 1}), default=0)) if cells else 0
+        rows = max(99_999, max(map(int, {r for _, r in far if len(r) > 5}), default=0)) if cells else 0  # A0000004:
+        # row 4, and no bound on the rows with five digits
         if rows * cols <= MAX_SHEET_CELLS and not exact:
             return rows, cols, False
         refs = _REFS.findall(data)
