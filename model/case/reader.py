@@ -8,7 +8,7 @@ including a base case the value was inherited from.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -52,13 +52,13 @@ class Record:
     _k: int = field(default=0, init=False, repr=False, compare=False)
 
     @classmethod
-    def _read(cls, src: tuple, k: int) -> Record:
-        """The record of row position k of a sheet read as `src` = (sheet, typed columns, row numbers, file, letters),
-        its fields made when one is first asked for."""
-        rec = object.__new__(cls)
-        _SET_SRC(rec, src)
-        _SET_K(rec, k)
-        return rec
+    def _read(cls, src: tuple, n: int) -> list[Record]:
+        """The n records of a sheet read as `src` = (sheet, typed columns, row numbers, file, letters), each holding
+        only `src` and its row position, its fields made when one is first asked for; made at C speed."""
+        records = list(map(object.__new__, repeat(cls, n)))
+        deque(map(_SET_SRC, records, repeat(src, n)), maxlen=0)  # through the slots: a Record is frozen
+        deque(map(_SET_K, records, range(n)), maxlen=0)
+        return records
 
     def __getattr__(self, name: str):  # only called for a slot not yet set: a field of a record read from a sheet
         if name not in _FIELDS or self._src is None:
@@ -305,7 +305,7 @@ def _records(raw: RawSheet, sheet: S.Sheet, path: Path, problems: Problems, form
     file, spelt = str(path), sorted(misspelt)
     columns = dict(zip(names, typed))
     src = (sheet.name, columns, numbers, file, letters)
-    records = Rows(map(Record._read, repeat(src), range(len(numbers))), columns, numbers, file)
+    records = Rows(Record._read(src, len(numbers)), columns, numbers, file)
     if bad or spelt:
         for j, k in enumerate(kept):
             if k in bad or spelt:  # a misspelt header's blanks are reported once, at the header
