@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from itertools import compress
 
 from model.case.domain import eligible, fid_window
 from model.case.reader import values_of
@@ -63,7 +62,7 @@ def _sources(ctx: Ctx) -> dict[str, set]:
 def _usage(ctx: Ctx, p: Problems) -> None:
     demand = ctx.rows("Demand")  # column by column: a row per customer and year
     wanted = [(q or 0) > 0 for q in values_of(demand, "demand_t")]
-    demanded = set(compress(values_of(demand, "material"), wanted))
+    demanded = set(itertools.compress(values_of(demand, "material"), wanted))
     used = {r.values.get("material") for r in ctx.rows("Recipes") if r.values.get("role") == "input"}
     sources = _sources(ctx)
     for rec in ctx.rows("Materials"):
@@ -75,7 +74,7 @@ def _usage(ctx: Ctx, p: Problems) -> None:
         elif not sources.get(m):
             warn(p, rec, "material", "nothing can provide this material: no project makes it, and it has no Supply row "
                  "and no stockpile, so its demand will all be shortfall", found=m)
-    with_demand = set(compress(values_of(demand, "region"), wanted))
+    with_demand = set(itertools.compress(values_of(demand, "region"), wanted))
     for rec in ctx.rows("Regions"):
         if rec.values.get("member") and rec.values.get("region") not in with_demand:
             warn(p, rec, "region", "this member has no demand", found=rec.values.get("region"))

@@ -281,8 +281,9 @@ def sheet_extent(data: bytes, exact: bool = False, prefixed: bool = True) -> tup
     if far is not None:
         cells = b"<c " in data
         cols = max(26, max(map(_col_number, {c for c, _ in far if len(c) > 1}), default=0)) if cells else 0
-        rows = max(99_999, max(map(int, {r for _, r in far if len(r) > 5}), default=0)) if cells else 0  # A0000004:
-        # row 4, and no bound on the rows with five digits
+        # at least row 99,999: references of five digits or fewer are not looked at, and six may be zeros-led
+        # (A0000004 is row 4)
+        rows = max(99_999, max(map(int, {r for _, r in far if len(r) > 5}), default=0)) if cells else 0
         if rows * cols <= MAX_SHEET_CELLS and not exact:
             return rows, cols, False
         refs = _REFS.findall(data)
